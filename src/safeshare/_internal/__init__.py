@@ -1,0 +1,1 @@
+"""Private building blocks. Nothing here is public API; names may change."""

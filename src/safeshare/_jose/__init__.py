@@ -1,0 +1,1 @@
+"""Low-level JOSE codecs for safeshare's strict profile. Not public API."""

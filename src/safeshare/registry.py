@@ -1,0 +1,659 @@
+"""The trust registry: which agencies exist, their keys, status and safeguards.
+
+A registry *document* (:class:`RegistryDocument`, a pydantic model) lists the
+participating agencies. A registry authority signs it as a JWS (RFC 7515
+flattened JSON serialization, ``alg`` ``Ed25519``, ``typ``
+``safeshare-registry+json``). Relying parties pin the authority's public key
+and load the signed file with :meth:`TrustRegistry.load`, which
+
+1. parses strictly (size cap, duplicate member names, canonical base64url),
+2. checks the JWS header (no ``none``, no embedded keys, no ``crit``/``zip``),
+3. verifies the signature with the pinned authority key,
+4. validates the document (unknown fields are rejected),
+5. checks ``issued_at``/``expires_at`` against ``now``,
+6. refuses a serial lower than the last accepted one, or the same serial with
+   different content (rollback and fork protection, via :class:`RegistryState`).
+
+Lookups (:meth:`TrustRegistry.resolve_key`) resolve (agency, kid, use, time)
+to a key, or raise a typed :class:`~safeshare.errors.KeyRegistryError`
+subclass. Time windows are half-open: a key is valid from ``not_before``
+(inclusive) until ``not_after`` (exclusive); a revocation or suspension takes
+effect *at* its timestamp.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal, Self, TypeVar, cast
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from safeshare._internal import fs, strictjson
+from safeshare._internal.clock import require_aware, resolve_now
+from safeshare._jose import jws
+from safeshare.errors import (
+    AgencySuspendedError,
+    ExpiredError,
+    KeyNotValidError,
+    KeyRevokedError,
+    MalformedInputError,
+    NotYetValidError,
+    RegistryRollbackError,
+    SafeShareError,
+    UnknownAgencyError,
+    UnknownKeyError,
+    UsageError,
+    VerificationError,
+    WrongKeyUseError,
+)
+from safeshare.keys import (
+    ENC_ALG,
+    SIG_ALG,
+    EncryptionKey,
+    KeyUse,
+    SigningKey,
+    VerifyKey,
+    public_key_from_jwk,
+)
+
+__all__ = [
+    "REGISTRY_TYP",
+    "Agency",
+    "ContactPoint",
+    "RegistryDocument",
+    "RegistryKey",
+    "RegistryState",
+    "Safeguards",
+    "TrustRegistry",
+    "sign_registry",
+]
+
+REGISTRY_TYP: Final = "safeshare-registry+json"
+REGISTRY_FORMAT: Final = "safeshare-registry/v1"
+#: Largest signed registry file accepted.
+MAX_REGISTRY_BYTES: Final = 4 * 1024 * 1024
+#: Allowed difference between our clock and the authority's ``issued_at``.
+DEFAULT_SKEW: Final = timedelta(minutes=5)
+
+AgencyId = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z]{2}(?:-[A-Z0-9]{1,24}){1,4}$", max_length=64),
+]
+"""Agency ids: an ISO 3166-1 alpha-2 prefix and upper-case parts, e.g. ``XA-NPOL``."""
+
+Kid = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{43}$")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+_STRICT: Final = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+class ContactPoint(BaseModel):
+    """How to reach an agency (Budapest Convention Art. 35: the 24/7 network)."""
+
+    model_config = _STRICT
+
+    name: Text
+    email: (
+        Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$", max_length=254)] | None
+    ) = None
+    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()-]{3,32}$")] | None = None
+    available_24_7: bool = False
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Self:
+        if self.email is None and self.phone is None:
+            raise ValueError("a contact point needs an email address or a phone number")
+        return self
+
+
+OnwardTransferPolicy = Literal["never", "with_prior_authorisation", "domestic_same_conditions"]
+"""What an agency commits to do with data it received (strictest first)."""
+
+ONWARD_STRICTNESS: Final[dict[str, int]] = {
+    "never": 0,
+    "with_prior_authorisation": 1,
+    "domestic_same_conditions": 2,
+}
+
+
+class Safeguards(BaseModel):
+    """What an agency declares it will honour (Second Additional Protocol Art. 14).
+
+    A sender compares these with an envelope's conditions before sealing.
+    """
+
+    model_config = _STRICT
+
+    max_retention_days: int = Field(ge=1, le=36_500)
+    onward_transfer: OnwardTransferPolicy
+    oversight_body: Text
+    accepted_instruments: tuple[
+        Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9._-]{0,63}$")], ...
+    ] = Field(min_length=1)
+    no_solely_automated_decisions: bool = True
+    breach_notification_hours: int | None = Field(default=72, ge=1, le=8760)
+
+
+class RegistryKey(BaseModel):
+    """One public key of an agency, with its use and validity."""
+
+    model_config = _STRICT
+
+    kid: Kid
+    use: KeyUse
+    alg: Literal["Ed25519", "ECDH-ES+A256KW"]
+    jwk: dict[str, str]
+    not_before: AwareDatetime
+    not_after: AwareDatetime | None = None
+    revoked_at: AwareDatetime | None = None
+    revocation_reason: Text | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        try:
+            key = public_key_from_jwk(self.jwk)
+        except SafeShareError as exc:
+            raise ValueError(exc.message) from None
+        if key.kid != self.kid:
+            raise ValueError(f"kid {self.kid} is not the RFC 7638 thumbprint of its jwk")
+        if key.use != self.use:
+            raise ValueError(f"a {key.crv} key has use {key.use!r}, not {self.use!r}")
+        if self.alg != (SIG_ALG if self.use == "sig" else ENC_ALG):
+            raise ValueError(f"a key with use {self.use!r} must have alg {key.alg!r}")
+        if self.not_after is not None and self.not_after <= self.not_before:
+            raise ValueError("not_after must be later than not_before")
+        if self.revocation_reason is not None and self.revoked_at is None:
+            raise ValueError("revocation_reason given without revoked_at")
+        return self
+
+    @classmethod
+    def from_public(
+        cls,
+        key: VerifyKey | EncryptionKey,
+        *,
+        not_before: datetime,
+        not_after: datetime | None = None,
+    ) -> RegistryKey:
+        """A registry entry for *key*, valid from *not_before*."""
+        return cls(
+            kid=key.kid,
+            use=key.use,
+            alg=key.alg,
+            jwk={k: v for k, v in key.to_jwk().items() if k in ("kty", "crv", "x")},
+            not_before=require_aware(not_before, "not_before"),
+            not_after=None if not_after is None else require_aware(not_after, "not_after"),
+        )
+
+    def public_key(self) -> VerifyKey | EncryptionKey:
+        return public_key_from_jwk(self.jwk)
+
+
+class Agency(BaseModel):
+    """A participating agency: identity, contact points, keys, status, safeguards."""
+
+    model_config = _STRICT
+
+    id: AgencyId
+    name: Text
+    country: CountryCode
+    jurisdiction: Text
+    contact: ContactPoint
+    contact_24_7: ContactPoint | None = None
+    keys: tuple[RegistryKey, ...] = ()
+    status: Literal["active", "suspended"] = "active"
+    suspended_at: AwareDatetime | None = None
+    suspension_reason: Text | None = None
+    safeguards: Safeguards
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if not self.id.startswith(self.country + "-"):
+            raise ValueError(
+                f"agency id {self.id} must start with its country code {self.country}-"
+            )
+        if (self.status == "suspended") != (self.suspended_at is not None):
+            raise ValueError("status 'suspended' and suspended_at must be given together")
+        if self.suspension_reason is not None and self.suspended_at is None:
+            raise ValueError("suspension_reason given without suspended_at")
+        if self.contact_24_7 is not None and not self.contact_24_7.available_24_7:
+            raise ValueError("contact_24_7 must have available_24_7 set to true")
+        kids = [k.kid for k in self.keys]
+        if len(kids) != len(set(kids)):
+            raise ValueError("the same kid is listed twice")
+        return self
+
+    def is_suspended_at(self, at: datetime) -> bool:
+        return self.suspended_at is not None and at >= self.suspended_at
+
+
+class RegistryDocument(BaseModel):
+    """The content of a trust registry (what the authority signs).
+
+    Documents are immutable; the ``with_*`` methods return a changed copy
+    and validate it, so a failed change leaves the original untouched.
+    """
+
+    model_config = _STRICT
+
+    format: Literal["safeshare-registry/v1"] = REGISTRY_FORMAT
+    name: Text
+    serial: int = Field(ge=0, le=2**53 - 1)
+    issued_at: AwareDatetime | None = None
+    expires_at: AwareDatetime | None = None
+    agencies: tuple[Agency, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        ids = [a.id for a in self.agencies]
+        if len(ids) != len(set(ids)):
+            dup = next(i for i in ids if ids.count(i) > 1)
+            raise ValueError(f"agency {dup} is listed twice")
+        owners: dict[str, str] = {}
+        for agency in self.agencies:
+            for key in agency.keys:
+                if key.kid in owners:
+                    raise ValueError(
+                        f"key {key.kid} is listed for both {owners[key.kid]} and {agency.id}"
+                    )
+                owners[key.kid] = agency.id
+        if (self.issued_at is None) != (self.expires_at is None):
+            raise ValueError("issued_at and expires_at must be given together")
+        if self.issued_at and self.expires_at and self.expires_at <= self.issued_at:
+            raise ValueError("expires_at must be later than issued_at")
+        return self
+
+    # -- editing (each returns a validated copy) -----------------------------
+
+    def _replace(self, **changes: Any) -> RegistryDocument:
+        data = self.model_dump(mode="python")
+        data.update(changes)
+        return _validated(RegistryDocument, data)
+
+    def _replace_agency(self, agency_id: str, **changes: Any) -> RegistryDocument:
+        self.agency(agency_id)
+        agencies = [
+            a.model_dump(mode="python") | (changes if a.id == agency_id else {})
+            for a in self.agencies
+        ]
+        return self._replace(agencies=agencies)
+
+    def agency(self, agency_id: str) -> Agency:
+        for agency in self.agencies:
+            if agency.id == agency_id:
+                return agency
+        raise UnknownAgencyError(f"agency {agency_id[:64]!r} is not in registry {self.name!r}")
+
+    def with_agency(self, agency: Agency) -> RegistryDocument:
+        if any(a.id == agency.id for a in self.agencies):
+            raise UsageError(f"agency {agency.id} is already in the registry")
+        return self._replace(agencies=[*self.agencies, agency])
+
+    def with_key(self, agency_id: str, key: RegistryKey) -> RegistryDocument:
+        agency = self.agency(agency_id)
+        return self._replace_agency(agency_id, keys=[*agency.keys, key])
+
+    def with_revoked_key(
+        self, agency_id: str, kid: str, *, at: datetime, reason: str | None = None
+    ) -> RegistryDocument:
+        agency = self.agency(agency_id)
+        if not any(k.kid == kid for k in agency.keys):
+            raise UnknownKeyError(f"agency {agency_id} has no key {kid[:64]!r}")
+        at = require_aware(at, "at")
+        keys = [
+            k.model_dump(mode="python")
+            | ({"revoked_at": at, "revocation_reason": reason} if k.kid == kid else {})
+            for k in agency.keys
+        ]
+        return self._replace_agency(agency_id, keys=keys)
+
+    def with_suspension(
+        self, agency_id: str, *, at: datetime, reason: str | None = None
+    ) -> RegistryDocument:
+        return self._replace_agency(
+            agency_id,
+            status="suspended",
+            suspended_at=require_aware(at, "at"),
+            suspension_reason=reason,
+        )
+
+    def with_reinstatement(self, agency_id: str) -> RegistryDocument:
+        return self._replace_agency(
+            agency_id, status="active", suspended_at=None, suspension_reason=None
+        )
+
+    def next_version(
+        self, *, now: datetime | None = None, valid_for: timedelta
+    ) -> RegistryDocument:
+        """A copy with serial + 1, ``issued_at`` = now and ``expires_at`` = now + valid_for."""
+        if valid_for <= timedelta(0):
+            raise UsageError("a registry must be valid for a positive period")
+        issued = resolve_now(now).replace(microsecond=0)
+        return self._replace(
+            serial=self.serial + 1, issued_at=issued, expires_at=issued + valid_for
+        )
+
+    # -- files ----------------------------------------------------------------
+
+    def to_json(self) -> bytes:
+        return strictjson.pretty(self.model_dump(mode="json"))
+
+    @classmethod
+    def from_json(cls, data: bytes, *, what: str = "registry document") -> RegistryDocument:
+        strictjson.loads(data, what=what, max_bytes=MAX_REGISTRY_BYTES)  # duplicates etc.
+        return _validated_json(cls, data, what=what)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the (unsigned) document atomically."""
+        fs.atomic_write(path, self.to_json())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> RegistryDocument:
+        return cls.from_json(
+            fs.read_bytes(path, what="registry draft", max_bytes=MAX_REGISTRY_BYTES),
+            what=f"registry draft {os.fspath(path)!r}",
+        )
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _format_validation_error(exc: ValidationError, what: str) -> str:
+    problems = []
+    for err in exc.errors()[:10]:
+        loc = ".".join(str(p) for p in err["loc"]) or "(document)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (not allowed in signed content)"
+        problems.append(f"{loc}: {msg}")
+    more = "" if exc.error_count() <= 10 else f" (and {exc.error_count() - 10} more)"
+    return f"{what} is invalid: " + "; ".join(problems) + more
+
+
+def _validated(model: type[M], data: Any, *, what: str = "registry") -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise UsageError(_format_validation_error(exc, what)) from None
+
+
+def _validated_json(model: type[M], data: bytes, *, what: str) -> M:
+    try:
+        return model.model_validate_json(data, strict=True)
+    except ValidationError as exc:
+        raise MalformedInputError(_format_validation_error(exc, what)) from None
+
+
+def sign_registry(document: RegistryDocument, authority: SigningKey) -> bytes:
+    """Sign *document* with the registry authority's key; return the file bytes.
+
+    The document must carry ``issued_at`` and ``expires_at`` (see
+    :meth:`RegistryDocument.next_version`).
+    """
+    if document.issued_at is None or document.expires_at is None:
+        raise UsageError("set issued_at and expires_at before signing (next_version)")
+    payload = strictjson.dumps(document.model_dump(mode="json"))
+    return strictjson.pretty(jws.sign_flattened({"typ": REGISTRY_TYP}, payload, authority))
+
+
+class RegistryState:
+    """The newest registry accepted per authority, for rollback protection.
+
+    Kept in a small JSON file (written atomically) or, with ``path=None``, in
+    memory. It remembers the serial and the SHA-256 of the signed payload, so
+    an older serial (rollback) and a different document under the same serial
+    (a fork by the authority) are both refused.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self._path = None if path is None else Path(path)
+        self._memory: dict[str, dict[str, Any]] = {}
+
+    def _read(self) -> dict[str, dict[str, Any]]:
+        if self._path is None:
+            return dict(self._memory)
+        if not self._path.exists():
+            return {}
+        data = strictjson.loads(
+            fs.read_bytes(self._path, what="registry state", max_bytes=1024 * 1024),
+            what="registry state",
+            max_bytes=1024 * 1024,
+        )
+        if not isinstance(data, dict):
+            raise MalformedInputError(f"registry state {str(self._path)!r} is damaged")
+        return data
+
+    def last_accepted(self, authority_kid: str) -> tuple[int, str] | None:
+        entry = self._read().get(authority_kid)
+        if entry is None:
+            return None
+        if not isinstance(entry, dict) or not isinstance(entry.get("serial"), int):
+            raise MalformedInputError("registry state is damaged")
+        return entry["serial"], str(entry.get("sha256", ""))
+
+    def check(self, authority_kid: str, serial: int, digest: str) -> None:
+        last = self.last_accepted(authority_kid)
+        if last is None:
+            return
+        last_serial, last_digest = last
+        if serial < last_serial:
+            raise RegistryRollbackError(
+                f"registry serial {serial} is older than serial {last_serial} already accepted",
+                hint="someone may be replaying an old registry; obtain the current one",
+            )
+        if serial == last_serial and digest != last_digest:
+            raise RegistryRollbackError(
+                f"registry serial {serial} was already accepted with different content",
+                hint="the authority signed two different registries with one serial; report it",
+            )
+
+    def record(self, authority_kid: str, serial: int, digest: str) -> None:
+        self.check(authority_kid, serial, digest)
+        data = self._read()
+        data[authority_kid] = {"serial": serial, "sha256": digest}
+        if self._path is None:
+            self._memory = data
+        else:
+            fs.atomic_write(self._path, strictjson.pretty(data), mode=0o600)
+
+
+class TrustRegistry:
+    """A verified registry. Obtain one with :meth:`load`; it cannot be forged.
+
+    Every lookup takes the time at which the key must be valid (for an
+    envelope, its ``iat``) and raises a typed error instead of returning
+    something unusable.
+    """
+
+    __slots__ = ("_agencies", "_authority_kid", "_digest", "_document")
+
+    def __init__(self, document: RegistryDocument, authority_kid: str, digest: str, _token: object):
+        if _token is not _LOAD_TOKEN:
+            raise UsageError("use TrustRegistry.load() or TrustRegistry.from_signed()")
+        self._document = document
+        self._authority_kid = authority_kid
+        self._digest = digest
+        self._agencies = {a.id: a for a in document.agencies}
+
+    @classmethod
+    def from_signed(
+        cls,
+        data: bytes,
+        authority: VerifyKey,
+        *,
+        now: datetime | None = None,
+        state: RegistryState | None = None,
+        skew: timedelta = DEFAULT_SKEW,
+    ) -> TrustRegistry:
+        """Verify a signed registry (bytes) against the pinned *authority* key."""
+        now = resolve_now(now)
+        doc = strictjson.loads(data, what="signed registry", max_bytes=MAX_REGISTRY_BYTES)
+
+        def resolve(kid: str, _header: dict[str, Any]) -> VerifyKey:
+            if kid != authority.kid:
+                raise VerificationError(
+                    f"the registry is signed by key {kid}, not by the pinned authority "
+                    f"key {authority.kid}"
+                )
+            return authority
+
+        _, payload = jws.verify_flattened(
+            doc, what="signed registry", typ=REGISTRY_TYP, resolve_key=resolve
+        )
+        strictjson.loads(payload, what="registry document", max_bytes=MAX_REGISTRY_BYTES)
+        document = _validated_json(RegistryDocument, payload, what="registry document")
+        if document.issued_at is None or document.expires_at is None:
+            raise MalformedInputError("a signed registry must have issued_at and expires_at")
+        if now >= document.expires_at:
+            raise ExpiredError(
+                f"registry {document.name!r} serial {document.serial} expired at "
+                f"{document.expires_at.isoformat()}",
+                hint="obtain the current registry from the registry authority",
+            )
+        if document.issued_at > now + skew:
+            raise NotYetValidError(
+                f"registry {document.name!r} is issued at {document.issued_at.isoformat()}, "
+                "in the future; check the system clock"
+            )
+        digest = hashlib.sha256(payload).hexdigest()
+        if state is not None:
+            state.record(authority.kid, document.serial, digest)
+        return cls(document, authority.kid, digest, _LOAD_TOKEN)
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        authority: VerifyKey,
+        *,
+        now: datetime | None = None,
+        state: RegistryState | None = None,
+        skew: timedelta = DEFAULT_SKEW,
+    ) -> TrustRegistry:
+        """Read and verify a signed registry file (see :meth:`from_signed`)."""
+        data = fs.read_bytes(path, what="registry", max_bytes=MAX_REGISTRY_BYTES)
+        return cls.from_signed(data, authority, now=now, state=state, skew=skew)
+
+    @property
+    def document(self) -> RegistryDocument:
+        return self._document
+
+    @property
+    def serial(self) -> int:
+        return self._document.serial
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 (hex) of the signed payload: names this exact registry version."""
+        return self._digest
+
+    @property
+    def authority_kid(self) -> str:
+        return self._authority_kid
+
+    def __iter__(self) -> Iterator[Agency]:
+        return iter(self._document.agencies)
+
+    def agency(self, agency_id: str) -> Agency:
+        """The agency with this id, or :class:`UnknownAgencyError`."""
+        try:
+            return self._agencies[agency_id]
+        except (KeyError, TypeError):
+            raise UnknownAgencyError(
+                f"agency {str(agency_id)[:64]!r} is not in the trust registry"
+            ) from None
+
+    def check_active(self, agency_id: str, *, at: datetime) -> Agency:
+        """The agency, if it is not suspended at *at*; else :class:`AgencySuspendedError`."""
+        agency = self.agency(agency_id)
+        if agency.is_suspended_at(require_aware(at, "at")):
+            reason = f" ({agency.suspension_reason})" if agency.suspension_reason else ""
+            since = agency.suspended_at.isoformat() if agency.suspended_at else "?"
+            raise AgencySuspendedError(
+                f"transfers with agency {agency_id} are suspended since {since}{reason}"
+            )
+        return agency
+
+    def _registry_key(self, agency_id: str, kid: str, use: KeyUse, at: datetime) -> RegistryKey:
+        agency = self.check_active(agency_id, at=at)
+        entry = next((k for k in agency.keys if k.kid == kid), None)
+        if entry is None:
+            owner = next((a.id for a in self if any(k.kid == kid for k in a.keys)), None)
+            where = f"; it belongs to {owner}" if owner else ""
+            raise UnknownKeyError(f"agency {agency_id} has no key {str(kid)[:64]!r}{where}")
+        if entry.use != use:
+            raise WrongKeyUseError(
+                f"key {kid} of {agency_id} is registered for use {entry.use!r}, not {use!r}"
+            )
+        _check_key_time(agency_id, entry, at)
+        return entry
+
+    def resolve_key(
+        self, agency_id: str, kid: str, use: KeyUse, *, at: datetime
+    ) -> VerifyKey | EncryptionKey:
+        """The key *kid* of *agency_id* for *use*, valid at time *at*.
+
+        Raises UnknownAgencyError, AgencySuspendedError, UnknownKeyError,
+        WrongKeyUseError, KeyRevokedError or KeyNotValidError.
+        """
+        return self._registry_key(agency_id, kid, use, require_aware(at, "at")).public_key()
+
+    def verify_key(self, agency_id: str, kid: str, *, at: datetime) -> VerifyKey:
+        """Shorthand for ``resolve_key(agency_id, kid, "sig", at=at)``."""
+        return cast(VerifyKey, self.resolve_key(agency_id, kid, "sig", at=at))
+
+    def encryption_key(self, agency_id: str, *, at: datetime) -> EncryptionKey:
+        """The agency's newest encryption key valid at *at* (what a sender seals to)."""
+        at = require_aware(at, "at")
+        agency = self.check_active(agency_id, at=at)
+        candidates = [k for k in agency.keys if k.use == "enc"]
+        if not candidates:
+            raise UnknownKeyError(f"agency {agency_id} has no encryption key in the registry")
+        problems: list[SafeShareError] = []
+        for entry in sorted(candidates, key=lambda k: k.not_before, reverse=True):
+            try:
+                _check_key_time(agency_id, entry, at)
+            except SafeShareError as exc:
+                problems.append(exc)
+                continue
+            return cast(EncryptionKey, entry.public_key())
+        raise type(problems[0])(
+            f"agency {agency_id} has no encryption key valid at {at.isoformat()}: "
+            + problems[0].message
+        )
+
+    def agencies_with_keys(self) -> Iterable[tuple[str, RegistryKey]]:
+        for agency in self:
+            for key in agency.keys:
+                yield agency.id, key
+
+
+_LOAD_TOKEN: Final = object()
+
+
+def _check_key_time(agency_id: str, entry: RegistryKey, at: datetime) -> None:
+    if entry.revoked_at is not None and at >= entry.revoked_at:
+        reason = f" ({entry.revocation_reason})" if entry.revocation_reason else ""
+        raise KeyRevokedError(
+            f"key {entry.kid} of {agency_id} was revoked at {entry.revoked_at.isoformat()}{reason}"
+        )
+    if at < entry.not_before:
+        raise KeyNotValidError(
+            f"key {entry.kid} of {agency_id} is not valid before {entry.not_before.isoformat()}"
+        )
+    if entry.not_after is not None and at >= entry.not_after:
+        raise KeyNotValidError(
+            f"key {entry.kid} of {agency_id} expired at {entry.not_after.isoformat()}"
+        )
