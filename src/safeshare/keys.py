@@ -527,9 +527,10 @@ class AgencyKeySet:
 
         Raises :class:`KeyFileError` for a wrong passphrase or a damaged file.
         """
+        secret = _passphrase_bytes(passphrase, new=False)
         data = fs.read_bytes(path, what="key file", max_bytes=MAX_KEY_FILE_BYTES)
         try:
-            plaintext = _decrypt_keyfile(data, _passphrase_bytes(passphrase, new=False))
+            plaintext = _decrypt_keyfile(data, secret)
             return cls.from_private_jwks(
                 strictjson.loads(plaintext, what="key set", max_bytes=MAX_KEY_FILE_BYTES)
             )

@@ -26,11 +26,12 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal, Self, TypeVar, cast
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -97,7 +98,10 @@ Kid = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{43}$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 
-_STRICT: Final = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+_STRICT: Final = ConfigDict(extra="forbid", frozen=True, revalidate_instances="always")
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(UTC))]
+"""A timezone-aware time, normalised to UTC (offsets with seconds do not survive JSON)."""
 
 
 class ContactPoint(BaseModel):
@@ -156,9 +160,9 @@ class RegistryKey(BaseModel):
     use: KeyUse
     alg: Literal["Ed25519", "ECDH-ES+A256KW"]
     jwk: dict[str, str]
-    not_before: AwareDatetime
-    not_after: AwareDatetime | None = None
-    revoked_at: AwareDatetime | None = None
+    not_before: UtcDatetime
+    not_after: UtcDatetime | None = None
+    revoked_at: UtcDatetime | None = None
     revocation_reason: Text | None = None
 
     @model_validator(mode="after")
@@ -214,7 +218,7 @@ class Agency(BaseModel):
     contact_24_7: ContactPoint | None = None
     keys: tuple[RegistryKey, ...] = ()
     status: Literal["active", "suspended"] = "active"
-    suspended_at: AwareDatetime | None = None
+    suspended_at: UtcDatetime | None = None
     suspension_reason: Text | None = None
     safeguards: Safeguards
 
@@ -251,8 +255,8 @@ class RegistryDocument(BaseModel):
     format: Literal["safeshare-registry/v1"] = REGISTRY_FORMAT
     name: Text
     serial: int = Field(ge=0, le=2**53 - 1)
-    issued_at: AwareDatetime | None = None
-    expires_at: AwareDatetime | None = None
+    issued_at: UtcDatetime | None = None
+    expires_at: UtcDatetime | None = None
     agencies: tuple[Agency, ...] = ()
 
     @model_validator(mode="after")
@@ -460,12 +464,19 @@ class RegistryState:
             )
 
     def record(self, authority_kid: str, serial: int, digest: str) -> None:
-        self.check(authority_kid, serial, digest)
-        data = self._read()
-        data[authority_kid] = {"serial": serial, "sha256": digest}
+        """Check (see :meth:`check`) and remember this registry version.
+
+        The read-check-write runs under an exclusive lock on a side file, so
+        two processes sharing the state file cannot lose each other's update.
+        """
         if self._path is None:
-            self._memory = data
-        else:
+            self.check(authority_kid, serial, digest)
+            self._memory[authority_kid] = {"serial": serial, "sha256": digest}
+            return
+        with fs.exclusive_lock(self._path.with_name(self._path.name + ".lock")):
+            self.check(authority_kid, serial, digest)
+            data = self._read()
+            data[authority_kid] = {"serial": serial, "sha256": digest}
             fs.atomic_write(self._path, strictjson.pretty(data), mode=0o600)
 
 

@@ -9,7 +9,9 @@ point leaves the previous file as it was.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from safeshare.errors import OversizedInputError, StorageError
@@ -61,3 +63,17 @@ def read_bytes(path: str | os.PathLike[str], *, what: str, max_bytes: int) -> by
     if len(data) > max_bytes:
         raise OversizedInputError(f"{what} {os.fspath(path)!r} is larger than {max_bytes} bytes")
     return data
+
+
+@contextlib.contextmanager
+def exclusive_lock(lock_path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive advisory lock (``flock``) on *lock_path* for the block."""
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StorageError(f"could not open lock file {os.fspath(lock_path)}: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

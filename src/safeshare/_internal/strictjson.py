@@ -42,6 +42,22 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
+#: Largest integer magnitude accepted: I-JSON (RFC 7493 section 2.2) keeps numbers
+#: within IEEE 754 double precision, where integers are exact up to 2**53 - 1.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+class _IntegerRangeError(Exception):
+    pass
+
+
+def _bounded_int(text: str) -> int:
+    value = int(text)
+    if len(text) > 15 and abs(value) > MAX_SAFE_INTEGER:
+        raise _IntegerRangeError
+    return value
+
+
 class _DuplicateMemberError(Exception):
     def __init__(self, key: str) -> None:
         super().__init__(key)
@@ -84,11 +100,15 @@ def loads(data: bytes | str, *, what: str, max_bytes: int) -> Any:
     except RecursionError:
         raise MalformedInputError(f"{what} is nested too deeply") from None
     try:
-        value = json.loads(raw, object_pairs_hook=_reject_duplicates)
+        value = json.loads(raw, object_pairs_hook=_reject_duplicates, parse_int=_bounded_int)
     except _DuplicateMemberError as dup:
         raise MalformedInputError(
             f"{what} has the member name {dup.key!r} more than once; "
             "duplicate member names are not allowed"
+        ) from None
+    except _IntegerRangeError:
+        raise MalformedInputError(
+            f"{what} has an integer outside +/-(2**53 - 1) (RFC 7493 section 2.2)"
         ) from None
     except (ValueError, RecursionError) as exc:  # pragma: no cover - msgspec caught it first
         raise MalformedInputError(f"{what} is not valid JSON: {exc}") from None
