@@ -71,7 +71,9 @@ def exclusive_lock(lock_path: str | os.PathLike[str]) -> Iterator[None]:
     try:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
-        raise StorageError(f"could not open lock file {os.fspath(lock_path)}: {exc.strerror}") from None
+        raise StorageError(
+            f"could not open lock file {os.fspath(lock_path)}: {exc.strerror}"
+        ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
