@@ -1,0 +1,34 @@
+"""Envelopes: seal a record for recipient agencies, open one addressed to us.
+
+The wire format is a strict profile of JWE (RFC 7516) around an SD-JWT
+(RFC 9901) signed with Ed25519; see ``specs/envelope.md``.
+"""
+
+from safeshare.envelope._open import OpenedEnvelope, open_envelope
+from safeshare.envelope._profile import (
+    DEFAULT_SKEW,
+    DEFAULT_TTL,
+    ENVELOPE_TYP,
+    MAX_ENVELOPE_BYTES,
+    MAX_RECIPIENTS,
+    MAX_TTL,
+    MESSAGE_TYPES,
+    PROTOCOL_VERSION,
+    SD_JWT_TYP,
+)
+from safeshare.envelope._seal import seal
+
+__all__ = [
+    "DEFAULT_SKEW",
+    "DEFAULT_TTL",
+    "ENVELOPE_TYP",
+    "MAX_ENVELOPE_BYTES",
+    "MAX_RECIPIENTS",
+    "MAX_TTL",
+    "MESSAGE_TYPES",
+    "PROTOCOL_VERSION",
+    "SD_JWT_TYP",
+    "OpenedEnvelope",
+    "open_envelope",
+    "seal",
+]

@@ -1,0 +1,250 @@
+"""Opening: the checks of ``specs/envelope.md`` section "Processing", in order.
+
+1. size cap; 2. strict JSON and JWE profile parse (headers, members,
+algorithms, ``zip``/``crit``/embedded keys, base64url); 3. select our
+recipient entry by ``kid``; 4. decrypt; 5. split the SD-JWT; 6. parse the
+signed claims strictly; 7. resolve the sender key from the registry by
+(``iss``, ``kid``, ``sig``, at ``iat``) - the algorithm is the key's; 8.
+verify the signature; 9. check the claims (audience, sealed-to binding,
+version, type, times); 10. verify the disclosures (RFC 9901 section 7.1);
+11. record (``iss``, ``jti``) in the replay cache, atomically; 12. return an
+immutable result.
+
+Step 10 runs before step 11 on purpose: a co-recipient who tampers with the
+disclosures and re-encrypts the token to us must not be able to "use up" the
+``jti`` of the genuine envelope (see ``docs/adr/0002-envelope-processing.md``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Any
+
+import msgspec
+from pydantic import ValidationError
+
+from safeshare._internal import strictjson
+from safeshare._internal.b64 import b64u_decode
+from safeshare._internal.clock import from_unix, resolve_now
+from safeshare._jose import jwe, jws, sdjwt
+from safeshare.envelope._profile import (
+    DEFAULT_SKEW,
+    ENVELOPE_TYP,
+    MAX_ENVELOPE_BYTES,
+    MAX_RECIPIENTS,
+    MAX_TTL,
+    MESSAGE_TYPES,
+    PROTOCOL_VERSION,
+    SD_JWT_TYP,
+    SignedClaims,
+)
+from safeshare.errors import (
+    ExpiredError,
+    MalformedInputError,
+    NotYetValidError,
+    OversizedInputError,
+    UsageError,
+    VerificationError,
+)
+from safeshare.keys import AgencyKeySet, VerifyKey
+from safeshare.purpose.conditions import HandlingConditions
+from safeshare.registry import TrustRegistry
+from safeshare.storage import ReplayCache
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedEnvelope:
+    """The verified content of an envelope. Immutable; only exists if every check passed."""
+
+    issuer: str
+    audience: tuple[str, ...]
+    recipient: str
+    recipient_kid: str
+    issued_at: datetime
+    expires_at: datetime
+    jti: str
+    version: int
+    message_type: str
+    purpose: str
+    legal_basis: str
+    case_ref: str
+    handling: HandlingConditions
+    sealed_to: tuple[str, ...]
+    record: Mapping[str, Any]
+    digest: str
+    """SHA-256 (hex) of the issuer-signed JWT: names this envelope's signed content."""
+
+    def verified_claims(self) -> dict[str, Any]:
+        """The verified claims as plain JSON values (what the test vectors list)."""
+        return {
+            "iss": self.issuer,
+            "aud": list(self.audience),
+            "iat": int(self.issued_at.timestamp()),
+            "exp": int(self.expires_at.timestamp()),
+            "jti": self.jti,
+            "ver": self.version,
+            "msg_type": self.message_type,
+            "purpose": self.purpose,
+            "legal_basis": self.legal_basis,
+            "case_ref": self.case_ref,
+            "handling": self.handling.model_dump(mode="json"),
+            "sealed_to": list(self.sealed_to),
+            "record": thaw(self.record),
+        }
+
+
+def freeze(value: Any) -> Any:
+    """Read-only deep copy: dicts become mapping proxies, lists become tuples."""
+    if isinstance(value, dict):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """Inverse of :func:`freeze`, for JSON output."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    return value
+
+
+def open_envelope(
+    envelope: bytes | str,
+    *,
+    recipient: AgencyKeySet,
+    registry: TrustRegistry,
+    replay: ReplayCache,
+    now: datetime | None = None,
+    skew: timedelta = DEFAULT_SKEW,
+) -> OpenedEnvelope:
+    """Verify and decrypt *envelope* for *recipient*; return the verified result.
+
+    Security properties: nothing is returned unless the envelope decrypts with
+    one of *recipient*'s keys, the inner token is signed by a key that
+    *registry* lists for the claimed issuer and that was valid (not revoked,
+    agency not suspended) at the token's ``iat``, *recipient* is in ``aud``
+    and the key we decrypted with is in ``sealed_to`` (no surreptitious
+    forwarding), the token is within its lifetime (with *skew*), every
+    disclosure verifies (RFC 9901 section 7.1), and (``iss``, ``jti``) has
+    never been accepted by *replay* before. Every failure raises a typed
+    :class:`~safeshare.errors.SafeShareError`; no claim leaks through it.
+    """
+    now = resolve_now(now)
+    if skew < timedelta(0) or skew > timedelta(hours=1):
+        raise UsageError("skew must be between 0 and 1 hour")
+    raw = envelope.encode("utf-8", "surrogatepass") if isinstance(envelope, str) else envelope
+    if not isinstance(raw, bytes):
+        raise UsageError("an envelope is bytes or str")
+    if len(raw) > MAX_ENVELOPE_BYTES:
+        raise OversizedInputError(
+            f"the envelope is {len(raw)} bytes; the limit is {MAX_ENVELOPE_BYTES} bytes"
+        )
+    doc = strictjson.loads(raw, what="envelope", max_bytes=MAX_ENVELOPE_BYTES)
+    parsed = jwe.parse(doc, typ=ENVELOPE_TYP, cty=SD_JWT_TYP, max_recipients=MAX_RECIPIENTS)
+    plaintext, dkey = jwe.decrypt(parsed, recipient.decryption_keys)
+
+    try:
+        token = plaintext.decode("ascii")
+    except UnicodeDecodeError:
+        raise MalformedInputError("the decrypted content is not an SD-JWT") from None
+    issuer_jwt, disclosures, kb_jwt = sdjwt.split(token)
+    if kb_jwt is not None:
+        raise MalformedInputError(
+            "the SD-JWT carries a key-binding JWT; a directly sealed envelope has none"
+        )
+    parts = issuer_jwt.split(".")
+    if len(parts) != 3:
+        raise MalformedInputError("the signed token is not a compact JWS (three parts)")
+    protected_b64, payload_b64, signature_b64 = parts
+    payload = strictjson.loads(
+        b64u_decode(payload_b64, what="signed token payload"),
+        what="signed token payload",
+        max_bytes=MAX_ENVELOPE_BYTES,
+    )
+    try:
+        claims = msgspec.convert(payload, SignedClaims)
+    except msgspec.ValidationError as exc:
+        raise MalformedInputError(f"the signed claims do not match the profile: {exc}") from None
+
+    issued_at = from_unix(claims.iat)
+
+    def sender_key(kid: str, _header: dict[str, Any]) -> VerifyKey:
+        return registry.verify_key(claims.iss, kid, at=issued_at)
+
+    jws.verify_parts(
+        protected_b64,
+        payload_b64,
+        signature_b64,
+        what="signed token",
+        typ=SD_JWT_TYP,
+        resolve_key=sender_key,
+    )
+
+    # -- the signature is good; now check what it says ---------------------
+    if claims.ver != PROTOCOL_VERSION:
+        raise MalformedInputError(f"protocol version {claims.ver} is not supported (expected 1)")
+    if claims.msg_type not in MESSAGE_TYPES:
+        raise MalformedInputError(f"unknown message type {claims.msg_type!r}")
+    if claims.sd_alg != sdjwt.SD_ALG:
+        raise MalformedInputError(f"_sd_alg must be {sdjwt.SD_ALG!r}")
+    if len(set(claims.aud)) != len(claims.aud) or len(set(claims.sealed_to)) != len(
+        claims.sealed_to
+    ):
+        raise MalformedInputError("aud and sealed_to must not repeat an entry")
+    if recipient.agency not in claims.aud:
+        raise VerificationError(
+            f"this envelope is addressed to {claims.aud}, not to {recipient.agency}"
+        )
+    if dkey.kid not in claims.sealed_to:
+        raise VerificationError(
+            "the sender did not seal this envelope to our key: it was re-encrypted by "
+            "someone else (surreptitious forwarding)"
+        )
+    expires_at = from_unix(claims.exp)
+    if claims.exp <= claims.iat or expires_at - issued_at > MAX_TTL:
+        raise MalformedInputError(f"exp must be after iat and at most {MAX_TTL.days} days later")
+    if issued_at > now + skew:
+        raise NotYetValidError(
+            f"the envelope is issued at {issued_at.isoformat()}, in the future; "
+            "check the clocks of both agencies"
+        )
+    if now >= expires_at + skew:
+        raise ExpiredError(f"the envelope expired at {expires_at.isoformat()}")
+    try:
+        handling = HandlingConditions.model_validate_json(
+            strictjson.dumps(claims.handling), strict=True
+        )
+    except ValidationError as exc:
+        raise MalformedInputError(
+            f"the handling conditions do not match the profile: {exc.error_count()} problem(s), "
+            f"first at {'.'.join(str(p) for p in exc.errors()[0]['loc'])}"
+        ) from None
+
+    revealed, _ = sdjwt.reveal(payload, disclosures)
+    digest = hashlib.sha256(issuer_jwt.encode("ascii")).hexdigest()
+    replay.check_and_record(claims.iss, claims.jti, digest, keep_until=expires_at + skew, now=now)
+    return OpenedEnvelope(
+        issuer=claims.iss,
+        audience=tuple(claims.aud),
+        recipient=recipient.agency,
+        recipient_kid=dkey.kid,
+        issued_at=issued_at,
+        expires_at=expires_at,
+        jti=claims.jti,
+        version=claims.ver,
+        message_type=claims.msg_type,
+        purpose=claims.purpose,
+        legal_basis=claims.legal_basis,
+        case_ref=claims.case_ref,
+        handling=handling,
+        sealed_to=tuple(claims.sealed_to),
+        record=freeze(revealed["record"]),
+        digest=digest,
+    )

@@ -1,0 +1,84 @@
+"""Envelope v1 profile: media types, caps, and the signed-claims wire struct.
+
+The normative text is ``specs/envelope.md``; the JSON Schema of the signed
+claims is generated from :class:`SignedClaims` into ``specs/schemas/``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any, Final
+
+import msgspec
+
+#: ``typ`` of the outer JWE (RFC 7516 section 4.1.11, RFC 7515 section 4.1.9).
+ENVELOPE_TYP: Final = "safeshare-envelope+jwe"
+#: ``typ`` of the inner issuer-signed JWT, and ``cty`` of the JWE.
+SD_JWT_TYP: Final = "safeshare+sd-jwt"
+#: Protocol version carried in the ``ver`` claim.
+PROTOCOL_VERSION: Final = 1
+
+#: Largest serialized envelope accepted by open (bytes).
+MAX_ENVELOPE_BYTES: Final = 1024 * 1024
+#: Most recipients one envelope may be sealed to.
+MAX_RECIPIENTS: Final = 32
+#: Default lifetime of an envelope (``exp - iat``) and the largest allowed.
+DEFAULT_TTL: Final = timedelta(days=7)
+MAX_TTL: Final = timedelta(days=90)
+#: Default tolerance for clock differences between agencies.
+DEFAULT_SKEW: Final = timedelta(minutes=5)
+#: Decoy digests added to the record's ``_sd`` array (RFC 9901 section 4.2.5).
+DECOYS: Final = 2
+
+AgencyIdStr = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}(?:-[A-Z0-9]{1,24}){1,4}$")]
+Kid = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{43}$")]
+Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")]
+Jti = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{22}$")]
+NumericDate = Annotated[int, msgspec.Meta(ge=0, le=2**40)]
+
+
+class SignedClaims(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """The payload of the issuer-signed JWT. Unknown members are rejected.
+
+    None of these claims is selectively disclosable: only the members of
+    ``record`` are (through its ``_sd`` array).
+    """
+
+    iss: AgencyIdStr
+    aud: Annotated[list[AgencyIdStr], msgspec.Meta(min_length=1, max_length=MAX_RECIPIENTS)]
+    iat: NumericDate
+    exp: NumericDate
+    jti: Jti
+    ver: int
+    msg_type: Code
+    purpose: Code
+    legal_basis: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:()-]{0,127}$")]
+    case_ref: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    handling: dict[str, Any]
+    sealed_to: Annotated[list[Kid], msgspec.Meta(min_length=1, max_length=MAX_RECIPIENTS)]
+    record: dict[str, Any]
+    sd_alg: str = msgspec.field(name="_sd_alg")
+
+
+#: Message types this version knows (the message-types issue adds their schemas).
+MESSAGE_TYPES: Final = frozenset(
+    {
+        "preservation_request",
+        "preservation_response",
+        "disclosure_request",
+        "disclosure_response",
+        "mla_request",
+        "mla_response",
+        "spontaneous_information",
+        "emergency_request",
+        "consent_request",
+        "consent_grant",
+        "consent_refusal",
+        "refusal",
+        "status_update",
+        "cannot_comply_notice",
+        "breach_notification",
+        "rectification_notice",
+        "receipt",
+    }
+)
