@@ -1,0 +1,1 @@
+"""The ``safeshare`` command line (entry point: :func:`safeshare.cli.main.main`)."""

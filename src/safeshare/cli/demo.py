@@ -1,0 +1,542 @@
+"""``safeshare demo``: the trust registry's safeguards, step by step.
+
+Two fictional agencies (ISO 3166 user-assigned country codes XA and XB) get
+keys, a registry authority lists them with their safeguards and signs the
+registry, and a relying party verifies it. The demo then shows each safeguard
+refusing what it must refuse: a tampered or forged registry, an older
+registry replayed after a newer one, a revoked key, a suspended agency.
+
+The demo is a sequence of :class:`DemoStep` objects (:data:`DEMO_STEPS`) that
+share a :class:`DemoContext`; extending it means appending steps. Every
+time-dependent call gets the same ``now``, read from the clock once.
+:func:`run_demo` returns whether every step behaved as expected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, TextIO, TypeVar
+
+from safeshare._internal import fs, strictjson
+from safeshare._internal.b64 import b64u_decode, b64u_encode
+from safeshare._internal.clock import resolve_now, rfc3339
+from safeshare.cli._common import build_model, ensure_directory, say
+from safeshare.cli._jwks import read_authority_key, read_public_keys
+from safeshare.cli.keygen import write_agency_keys, write_authority_key
+from safeshare.errors import (
+    AgencySuspendedError,
+    KeyFileError,
+    KeyRevokedError,
+    MalformedInputError,
+    RegistryRollbackError,
+    SafeShareError,
+    StorageError,
+    UsageError,
+    VerificationError,
+)
+from safeshare.keys import AgencyKeySet, SigningKey, VerifyKey
+from safeshare.registry import (
+    Agency,
+    RegistryDocument,
+    RegistryKey,
+    RegistryState,
+    TrustRegistry,
+    sign_registry,
+)
+
+if TYPE_CHECKING:
+    from safeshare.cli._common import Subparsers
+
+__all__ = [
+    "DEMO_AGENCIES",
+    "DEMO_STEPS",
+    "DemoAgency",
+    "DemoContext",
+    "DemoStep",
+    "DemoStepError",
+    "register",
+    "run_demo",
+]
+
+_T = TypeVar("_T")
+
+REGISTRY_NAME: Final = "Arcadia-Borduria Cooperation Registry (demo)"
+VALIDITY: Final = timedelta(days=30)
+#: When the revocation and the suspension of the demo take effect, after ``now``.
+CHANGE_DELAY: Final = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class DemoAgency:
+    """A fictional agency of the demo and what the registry says about it."""
+
+    id: str
+    name: str
+    country: str
+    jurisdiction: str
+    contact: dict[str, Any]
+    safeguards: dict[str, Any]
+    contact_24_7: dict[str, Any] | None = None
+
+
+DEMO_AGENCIES: Final = (
+    DemoAgency(
+        id="XA-NPOL",
+        name="National Police of Arcadia",
+        country="XA",
+        jurisdiction="Republic of Arcadia (fictional)",
+        contact={"name": "International Cooperation Unit", "email": "icu@npol.arcadia.example"},
+        contact_24_7={
+            "name": "Cybercrime 24/7 Point of Contact",
+            "email": "24-7@npol.arcadia.example",
+            "phone": "+999 100 200 300",
+            "available_24_7": True,
+        },
+        safeguards={
+            "max_retention_days": 365,
+            "onward_transfer": "with_prior_authorisation",
+            "oversight_body": "Arcadian Data Protection Authority",
+            "accepted_instruments": ["BUDAPEST-SAP2", "XA-XB-MLA-2024"],
+        },
+    ),
+    DemoAgency(
+        id="XB-PROS",
+        name="Public Prosecutor of Borduria",
+        country="XB",
+        jurisdiction="Kingdom of Borduria (fictional)",
+        contact={
+            "name": "Office for International Legal Assistance",
+            "email": "mla@prosecutor.borduria.example",
+            "phone": "+999 400 500 600",
+        },
+        safeguards={
+            "max_retention_days": 180,
+            "onward_transfer": "never",
+            "oversight_body": "Bordurian Judicial Oversight Commission",
+            "accepted_instruments": ["BUDAPEST-SAP2"],
+        },
+    ),
+)
+
+
+class DemoStepError(Exception):
+    """A demo step found that something did not behave as expected."""
+
+
+@dataclass
+class DemoContext:
+    """What the steps share: the directory, the fixed time, and what was built."""
+
+    workdir: Path
+    now: datetime
+    out: TextIO
+    problems: list[str] = field(default_factory=list)
+    #: The registry authority's key set (only its signing key is used).
+    authority: AgencyKeySet | None = None
+    #: The authority key as a relying party pins it, read from authority.jwks.json.
+    pinned: VerifyKey | None = None
+    keysets: dict[str, AgencyKeySet] = field(default_factory=dict)
+    draft: RegistryDocument | None = None
+    #: Signed registry files by serial.
+    signed: dict[int, Path] = field(default_factory=dict)
+    #: The newest registry the relying party accepted.
+    registry: TrustRegistry | None = None
+
+    @property
+    def state_path(self) -> Path:
+        """The relying party's record of the newest accepted registry serial."""
+        return self.workdir / "relying-party.state.json"
+
+    def say(self, text: str = "") -> None:
+        """One line of transcript."""
+        self.out.write(text + "\n")
+
+    def problem(self, text: str) -> None:
+        """Record (and show) something that did not behave as expected."""
+        self.problems.append(text)
+        self.say(f"  MISBEHAVED: {text}")
+
+    def check(self, condition: bool, text: str) -> None:
+        """Record a problem unless *condition* holds; *text* says what should hold."""
+        if condition:
+            self.say(f"  ok: {text}")
+        else:
+            self.problem(f"expected: {text}")
+
+    def expect_accepted(self, what: str, action: Callable[[], _T]) -> _T | None:
+        """Run *action*, which must succeed; a refusal is recorded as a problem."""
+        try:
+            result = action()
+        except SafeShareError as exc:
+            self.problem(f"{what} was refused: {type(exc).__name__}: {exc.message}")
+            return None
+        self.say(f"  accepted: {what}")
+        return result
+
+    def expect_refusal(
+        self,
+        what: str,
+        expected: tuple[type[SafeShareError], ...],
+        action: Callable[[], object],
+    ) -> None:
+        """Run *action*, which must raise one of *expected*; anything else is a problem."""
+        names = " or ".join(cls.__name__ for cls in expected)
+        self.say(f"  trying: {what}")
+        try:
+            action()
+        except expected as exc:
+            self.say(f"  refused as expected: {type(exc).__name__}: {exc.message}")
+            return
+        except SafeShareError as exc:
+            self.problem(f"{what}: expected {names}, got {type(exc).__name__}: {exc.message}")
+            return
+        self.problem(f"{what} was accepted; it should have been refused with {names}")
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    """One step of the demo: a title for the transcript and what to do."""
+
+    title: str
+    run: Callable[[DemoContext], None]
+
+
+def _need(value: _T | None, what: str) -> _T:
+    if value is None:
+        raise DemoStepError(f"{what} is missing (an earlier step did not run)")
+    return value
+
+
+def _passphrase() -> str:
+    """A random key-file passphrase; it is kept in memory only and never shown."""
+    return secrets.token_urlsafe(24)
+
+
+# -- the steps ----------------------------------------------------------------------
+
+
+def _create_authority(ctx: DemoContext) -> None:
+    ctx.say("  The registry authority signs the list of participating agencies.")
+    passphrase = _passphrase()
+    authority, files = write_authority_key(ctx.workdir, REGISTRY_NAME, passphrase, force=False)
+    ctx.authority = authority
+    ctx.say(f"  authority signing key {authority.signing_key.kid}")
+    ctx.say(f"  wrote {files.private.name} (encrypted, random passphrase) and {files.public.name}")
+    ctx.expect_refusal(
+        "open the authority key file with a wrong passphrase",
+        (KeyFileError,),
+        lambda: AgencyKeySet.load(files.private, _passphrase()),
+    )
+    ctx.pinned = read_authority_key(files.public)
+    ctx.check(
+        ctx.pinned.kid == authority.signing_key.kid,
+        "relying parties pin the authority key published in authority.jwks.json",
+    )
+
+
+def _create_agency_step(spec: DemoAgency) -> DemoStep:
+    def run(ctx: DemoContext) -> None:
+        passphrase = _passphrase()
+        keyset, files = write_agency_keys(ctx.workdir, spec.id, passphrase, force=False)
+        ctx.keysets[spec.id] = keyset
+        ctx.say(f"  signing key (Ed25519)    {keyset.signing_key.kid}")
+        ctx.say(f"  encryption key (X25519)  {keyset.decryption_key.kid}")
+        ctx.say(
+            f"  wrote {files.private.name} (encrypted, random passphrase) and {files.public.name}"
+        )
+        reloaded = AgencyKeySet.load(files.private, passphrase)
+        ctx.check(
+            reloaded.public_jwks() == keyset.public_jwks(),
+            "the key file decrypts with its passphrase to the same keys",
+        )
+
+    return DemoStep(f"Create agency {spec.id} ({spec.name})", run)
+
+
+def _build_registry(ctx: DemoContext) -> None:
+    draft = RegistryDocument(name=REGISTRY_NAME, serial=0)
+    for spec in DEMO_AGENCIES:
+        keys = [
+            RegistryKey.from_public(key, not_before=ctx.now)
+            for key in read_public_keys(ctx.workdir / f"{spec.id}.jwks.json")
+        ]
+        agency = build_model(
+            Agency,
+            {
+                "id": spec.id,
+                "name": spec.name,
+                "country": spec.country,
+                "jurisdiction": spec.jurisdiction,
+                "contact": spec.contact,
+                "contact_24_7": spec.contact_24_7,
+                "keys": keys,
+                "safeguards": spec.safeguards,
+            },
+            what=f"agency {spec.id}",
+        )
+        draft = draft.with_agency(agency)
+        s = agency.safeguards
+        ctx.say(f"  {agency.id}: {len(keys)} keys valid from {rfc3339(ctx.now)}")
+        ctx.say(
+            f"    safeguards: retention at most {s.max_retention_days} days, onward transfer "
+            f"{s.onward_transfer}, oversight by {s.oversight_body}, instruments "
+            f"{', '.join(s.accepted_instruments)}"
+        )
+        if agency.contact_24_7 is not None:
+            ctx.say(f"    24/7 point of contact: {agency.contact_24_7.name}")
+    draft.save(ctx.workdir / "registry.draft.json")
+    ctx.draft = draft
+    ctx.say("  saved the unsigned draft registry.draft.json")
+
+
+def _sign_next(ctx: DemoContext) -> Path:
+    authority = _need(ctx.authority, "the authority key")
+    version = _need(ctx.draft, "the registry draft").next_version(now=ctx.now, valid_for=VALIDITY)
+    path = ctx.workdir / f"registry-{version.serial}.signed.json"
+    version.save(ctx.workdir / "registry.draft.json")
+    fs.atomic_write(path, sign_registry(version, authority.signing_key))
+    ctx.draft = version
+    ctx.signed[version.serial] = path
+    ctx.say(
+        f"  signed serial {version.serial}, valid until "
+        f"{rfc3339(_need(version.expires_at, 'expires_at'))}: {path.name}"
+    )
+    return path
+
+
+def _load(ctx: DemoContext, path: Path, *, state: bool = True) -> TrustRegistry:
+    return TrustRegistry.load(
+        path,
+        _need(ctx.pinned, "the pinned authority key"),
+        now=ctx.now,
+        state=RegistryState(ctx.state_path) if state else None,
+    )
+
+
+def _sign_first(ctx: DemoContext) -> None:
+    _sign_next(ctx)
+
+
+def _verify_first(ctx: DemoContext) -> None:
+    ctx.say("  The relying party checks the signature against the pinned key, the validity")
+    ctx.say(f"  period, and records the serial in {ctx.state_path.name} (rollback protection).")
+    path = _first_signed(ctx)
+    registry = ctx.expect_accepted(
+        f"{path.name} verified as a relying party", lambda: _load(ctx, path)
+    )
+    if registry is None:
+        raise DemoStepError("the freshly signed registry did not verify")
+    ctx.registry = registry
+    ctx.say(f"  registry serial {registry.serial}: {', '.join(a.id for a in registry)}")
+
+
+def _resolve_keys(ctx: DemoContext) -> None:
+    registry = _need(ctx.registry, "the verified registry")
+    for agency_id, keyset in ctx.keysets.items():
+        sig = registry.verify_key(agency_id, keyset.signing_key.kid, at=ctx.now)
+        enc = registry.encryption_key(agency_id, at=ctx.now)
+        ctx.say(f"  {agency_id}: verify with {sig.kid}, encrypt to {enc.kid}")
+        ctx.check(
+            sig.kid == keyset.signing_key.kid and enc.kid == keyset.decryption_key.kid,
+            f"the registry gives the keys {agency_id} generated",
+        )
+
+
+def _refuse_tampering(ctx: DemoContext) -> None:
+    original = _first_signed(ctx).read_bytes()
+    doc = strictjson.loads(original, what="signed registry", max_bytes=len(original))
+    payload = bytearray(b64u_decode(doc["payload"], what="payload"))
+    payload[len(payload) // 2] ^= 0x01  # flip one bit in the middle of the signed content
+    doc["payload"] = b64u_encode(bytes(payload))
+    tampered = ctx.workdir / "registry-1.tampered.json"
+    fs.atomic_write(tampered, strictjson.pretty(doc))
+    ctx.expect_refusal(
+        f"{tampered.name} (one bit of the signed payload flipped)",
+        (VerificationError, MalformedInputError),
+        lambda: _load(ctx, tampered),
+    )
+    # A registry with the same content, signed by a key that is not the pinned one.
+    impostor = SigningKey.generate()
+    version = _need(ctx.draft, "the registry draft")
+    forged = ctx.workdir / "registry-1.forged.json"
+    fs.atomic_write(forged, sign_registry(version, impostor))
+    ctx.expect_refusal(
+        f"{forged.name} (signed by a key that is not the pinned authority key)",
+        (VerificationError,),
+        lambda: _load(ctx, forged),
+    )
+
+
+def _first_signed(ctx: DemoContext) -> Path:
+    return _need(ctx.signed.get(1), "the signed registry serial 1")
+
+
+def _revocation_time(ctx: DemoContext) -> datetime:
+    return ctx.now + CHANGE_DELAY
+
+
+def _update_registry(ctx: DemoContext) -> None:
+    draft = _need(ctx.draft, "the registry draft")
+    xa = _need(ctx.keysets.get("XA-NPOL"), "the XA-NPOL key set")
+    at = _revocation_time(ctx)
+    draft = draft.with_revoked_key(
+        "XA-NPOL", xa.signing_key.kid, at=at, reason="key compromise reported"
+    )
+    ctx.say(f"  revoke XA-NPOL signing key {xa.signing_key.kid} from {rfc3339(at)}")
+    draft = draft.with_suspension("XB-PROS", at=at, reason="safeguards under review")
+    ctx.say(f"  suspend XB-PROS from {rfc3339(at)}")
+    ctx.draft = draft
+    path = _sign_next(ctx)
+    registry = ctx.expect_accepted(
+        f"{path.name} verified as a relying party", lambda: _load(ctx, path)
+    )
+    if registry is None:
+        raise DemoStepError("the updated registry did not verify")
+    ctx.registry = registry
+
+
+def _refuse_rollback(ctx: DemoContext) -> None:
+    ctx.say("  An attacker replays the older registry, in which the revoked key is still valid.")
+    ctx.expect_refusal(
+        f"{_first_signed(ctx).name} after serial {_need(ctx.registry, 'the registry').serial}",
+        (RegistryRollbackError,),
+        lambda: _load(ctx, _first_signed(ctx)),
+    )
+
+
+def _refuse_revoked_key(ctx: DemoContext) -> None:
+    registry = _need(ctx.registry, "the verified registry")
+    kid = _need(ctx.keysets.get("XA-NPOL"), "the XA-NPOL key set").signing_key.kid
+    at = _revocation_time(ctx)
+    ctx.expect_accepted(
+        f"XA-NPOL key {kid} for a signature made at {rfc3339(ctx.now)}, before the revocation",
+        lambda: registry.verify_key("XA-NPOL", kid, at=ctx.now),
+    )
+    ctx.expect_refusal(
+        f"the same key for a signature made at {rfc3339(at)}",
+        (KeyRevokedError,),
+        lambda: registry.verify_key("XA-NPOL", kid, at=at),
+    )
+
+
+def _refuse_suspended_agency(ctx: DemoContext) -> None:
+    registry = _need(ctx.registry, "the verified registry")
+    at = _revocation_time(ctx)
+    ctx.expect_accepted(
+        f"encrypting to XB-PROS at {rfc3339(ctx.now)}, before the suspension",
+        lambda: registry.encryption_key("XB-PROS", at=ctx.now),
+    )
+    ctx.expect_refusal(
+        f"encrypting to XB-PROS at {rfc3339(at)}",
+        (AgencySuspendedError,),
+        lambda: registry.encryption_key("XB-PROS", at=at),
+    )
+
+
+DEMO_STEPS: Final[tuple[DemoStep, ...]] = (
+    DemoStep("Create the registry authority", _create_authority),
+    *(_create_agency_step(spec) for spec in DEMO_AGENCIES),
+    DemoStep("Build the registry draft with the agencies' keys and safeguards", _build_registry),
+    DemoStep("Sign the registry (serial 1)", _sign_first),
+    DemoStep("Verify the registry as a relying party", _verify_first),
+    DemoStep("Resolve each agency's keys", _resolve_keys),
+    DemoStep("Refuse a tampered or forged registry", _refuse_tampering),
+    DemoStep("Revoke a key and suspend an agency, sign and verify serial 2", _update_registry),
+    DemoStep("Refuse an older registry after a newer one (rollback)", _refuse_rollback),
+    DemoStep("Refuse a revoked key after its revocation time", _refuse_revoked_key),
+    DemoStep("Refuse a suspended agency", _refuse_suspended_agency),
+)
+
+
+def run_demo(
+    workdir: Path,
+    *,
+    out: TextIO | None = None,
+    now: datetime | None = None,
+    steps: Sequence[DemoStep] | None = None,
+) -> bool:
+    """Run the demo *steps* in *workdir*; return True if every step behaved as expected.
+
+    *out* receives the transcript (default: stdout). *now* defaults to the
+    current time, read once. *steps* defaults to :data:`DEMO_STEPS`. A step that raises stops the demo, since later
+    steps build on it; a refusal that does not happen is recorded and the
+    demo goes on.
+    """
+    steps = DEMO_STEPS if steps is None else steps
+    ctx = DemoContext(
+        workdir=workdir,
+        now=resolve_now(now).replace(microsecond=0),
+        out=sys.stdout if out is None else out,
+    )
+    ctx.say(f"safeshare demo in {workdir}")
+    ctx.say(f"fixed time of the demo: {rfc3339(ctx.now)}; all agencies are fictional")
+    for number, step in enumerate(steps, 1):
+        ctx.say()
+        ctx.say(f"[{number}/{len(steps)}] {step.title}")
+        try:
+            step.run(ctx)
+        except (SafeShareError, DemoStepError) as exc:
+            ctx.problem(f"step {number} failed: {type(exc).__name__}: {exc}")
+            break
+    ctx.say()
+    if ctx.problems:
+        ctx.say(f"Demo FAILED: {len(ctx.problems)} thing(s) did not behave as expected:")
+        for text in ctx.problems:
+            ctx.say(f"  - {text}")
+        return False
+    ctx.say(f"Demo complete: all {len(steps)} steps behaved as expected.")
+    return True
+
+
+# -- the command ----------------------------------------------------------------------
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add the ``demo`` subcommand."""
+    parser = subparsers.add_parser(
+        "demo",
+        help="show the trust registry's safeguards at work, step by step",
+        description=(
+            "Create a registry authority and two fictional agencies, build, sign and verify "
+            "the trust registry, then show tampering, rollback, a revoked key and a suspended "
+            "agency being refused. Exits 0 only if every step behaves as expected."
+        ),
+    )
+    parser.add_argument(
+        "--keep",
+        metavar="DIR",
+        type=Path,
+        help=(
+            "work in DIR (a new or empty directory) and leave the files there; the key files "
+            "are encrypted under random passphrases that are not stored"
+        ),
+    )
+    parser.set_defaults(handler=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    keep: Path | None = args.keep
+    if keep is None:
+        with tempfile.TemporaryDirectory(prefix="safeshare-demo-") as tmp:
+            ok = run_demo(Path(tmp))
+    else:
+        _check_empty(keep)
+        ensure_directory(keep)
+        ok = run_demo(keep)
+        say(f"The demo files are in {keep}")
+    return 0 if ok else 1
+
+
+def _check_empty(directory: Path) -> None:
+    try:
+        if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+            raise UsageError(f"--keep {directory}: choose a new or empty directory")
+    except OSError as exc:
+        raise StorageError(f"could not read directory {directory}: {exc.strerror or exc}") from None
