@@ -9,18 +9,27 @@ byte string has exactly one accepted encoding).
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
+from typing import Final
 
 from safeshare.errors import MalformedInputError
 
-_ALPHABET = re.compile(rb"[A-Za-z0-9_-]*")
+_ALPHABET: Final = re.compile(rb"[A-Za-z0-9_-]*")
+_URL_TO_STD: Final = bytes.maketrans(b"-_", b"+/")
+_STD_TO_URL: Final = bytes.maketrans(b"+/", b"-_")
+_PADDING: Final = (b"", b"", b"==", b"=")
+# The last character of a 2- or 3-character final group carries 4 or 2 bits
+# that encode nothing; canonical encoders set them to zero (RFC 4648 3.5).
+_ZERO_LOW4: Final = frozenset(b"AQgw")
+_ZERO_LOW2: Final = frozenset(b"AEIMQUYcgkosw048")
 
 
 def b64u_encode(data: bytes) -> str:
     """Encode *data* as unpadded base64url text."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return (
+        binascii.b2a_base64(data, newline=False).translate(_STD_TO_URL).rstrip(b"=").decode("ascii")
+    )
 
 
 def b64u_decode(text: str | bytes, *, what: str = "value") -> bytes:
@@ -39,15 +48,12 @@ def b64u_decode(text: str | bytes, *, what: str = "value") -> bytes:
             f"{what} is not canonical base64url: only A-Z a-z 0-9 - _ are allowed "
             "(no padding, '+', '/' or whitespace)"
         )
-    rem = len(raw) % 4
+    rem = len(raw) & 3
     if rem == 1:
         raise MalformedInputError(f"{what} is not base64url: impossible length {len(raw)}")
-    try:
-        data = base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
-    except (binascii.Error, ValueError):  # pragma: no cover - alphabet checked above
-        raise MalformedInputError(f"{what} is not base64url") from None
-    # Non-zero trailing bits: the last character carries bits that the decoded
-    # bytes do not, so re-encoding would differ.
-    if rem and base64.urlsafe_b64encode(data).rstrip(b"=") != raw:
+    if (rem == 2 and raw[-1] not in _ZERO_LOW4) or (rem == 3 and raw[-1] not in _ZERO_LOW2):
         raise MalformedInputError(f"{what} is not canonical base64url: non-zero trailing bits")
-    return data
+    try:
+        return binascii.a2b_base64(raw.translate(_URL_TO_STD) + _PADDING[rem], strict_mode=True)
+    except binascii.Error:  # pragma: no cover - alphabet and length checked above
+        raise MalformedInputError(f"{what} is not base64url") from None

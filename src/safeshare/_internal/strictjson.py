@@ -1,23 +1,26 @@
 """Strict JSON for untrusted input, and deterministic JSON for output.
 
-Python's :mod:`json` silently keeps the last of duplicate member names,
-accepts ``NaN``/``Infinity`` and lone surrogates; msgspec rejects those but
-also keeps the last duplicate. Untrusted JSON therefore goes through both:
+Python's :mod:`json` silently keeps the last of duplicate member names and
+accepts ``NaN``/``Infinity``, ``1e400`` and lone surrogates; msgspec rejects
+those but also keeps the last duplicate. :func:`loads` closes every gap:
 
-1. msgspec validates the bytes: UTF-8 only (a BOM is rejected), no ``NaN`` or
-   ``Infinity``, numbers in range (``1e400`` is rejected), no lone surrogates,
-   no trailing data;
-2. :mod:`json` builds the value with a hook that rejects duplicate member
-   names in every object (RFC 7515 section 5.2, RFC 8725 section 3.x: a parser
-   that keeps "the last one" lets two implementations see two documents).
+* bytes must be UTF-8 (decoded strictly, so no automatic UTF-16/32), no BOM;
+* :mod:`json` parses with hooks that reject duplicate member names in every
+  object (RFC 8259 section 4 leaves them undefined; RFC 7515 section 5.2 and
+  RFC 8725 require rejecting them: a parser that keeps "the last one" lets two
+  implementations see two documents), ``NaN``/``Infinity``, non-finite floats
+  and integers beyond the I-JSON range (RFC 7493 section 2.2);
+* a text with a surrogate escape is first validated by msgspec, which
+  rejects lone surrogates;
+* nesting depth is capped.
 
-Nesting depth is capped. Both steps run in C; the cost is small next to the
-cryptography around them.
+The hot path is one C-level parse.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import msgspec
@@ -84,6 +87,27 @@ def _depth(value: Any, limit: int) -> int:
     return depth
 
 
+def _reject_constant(name: str) -> Any:
+    raise _NonFiniteError(name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (_INF, -_INF):  # "1e400" overflows to infinity
+        raise _NonFiniteError(text[:20])
+    return value
+
+
+class _NonFiniteError(Exception):
+    pass
+
+
+_INF = float("inf")
+# A \uD800-\uDFFF escape may be half of a surrogate pair or a lone surrogate;
+# only then is the (slower) full validation by msgspec needed.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def loads(data: bytes | str, *, what: str, max_bytes: int) -> Any:
     """Parse untrusted JSON strictly; raise :class:`MalformedInputError`.
 
@@ -94,25 +118,48 @@ def loads(data: bytes | str, *, what: str, max_bytes: int) -> Any:
     if len(raw) > max_bytes:
         raise OversizedInputError(f"{what} is {len(raw)} bytes; the limit is {max_bytes} bytes")
     try:
-        _validator.decode(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        raise MalformedInputError(f"{what} is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise MalformedInputError(f"{what} is nested too deeply") from None
+        text = raw.decode("utf-8")  # strict: invalid UTF-8 and encoded surrogates fail
+    except UnicodeDecodeError:
+        raise MalformedInputError(f"{what} is not valid JSON: it is not UTF-8") from None
+    if text.startswith("\ufeff"):
+        raise MalformedInputError(
+            f"{what} is not valid JSON: it starts with a byte order mark (RFC 8259 section 8.1)"
+        )
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text):
+        try:
+            _validator.decode(raw)  # rejects lone surrogates, accepts proper pairs
+        except msgspec.DecodeError as exc:
+            raise MalformedInputError(f"{what} is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise MalformedInputError(f"{what} is nested too deeply") from None
     try:
-        value = json.loads(raw, object_pairs_hook=_reject_duplicates, parse_int=_bounded_int)
+        value = json.loads(
+            text,
+            object_pairs_hook=_reject_duplicates,
+            parse_int=_bounded_int,
+            parse_float=_finite_float,
+            parse_constant=_reject_constant,
+        )
     except _DuplicateMemberError as dup:
         raise MalformedInputError(
-            f"{what} has the member name {dup.key!r} more than once; "
+            f"{what} has the member name {dup.key[:64]!r} more than once; "
             "duplicate member names are not allowed"
         ) from None
     except _IntegerRangeError:
         raise MalformedInputError(
             f"{what} has an integer outside +/-(2**53 - 1) (RFC 7493 section 2.2)"
         ) from None
-    except (ValueError, RecursionError) as exc:  # pragma: no cover - msgspec caught it first
+    except _NonFiniteError as exc:
+        raise MalformedInputError(
+            f"{what} is not valid JSON: the number {exc} is not finite (no NaN or Infinity)"
+        ) from None
+    except RecursionError:
+        raise MalformedInputError(f"{what} is nested too deeply") from None
+    except ValueError as exc:  # json.JSONDecodeError, int digit limits
         raise MalformedInputError(f"{what} is not valid JSON: {exc}") from None
-    if _depth(value, MAX_DEPTH) > MAX_DEPTH:
+    # Each level of nesting needs one '[' or '{', so a text with few of them
+    # cannot be too deep; only larger documents are walked.
+    if text.count("[") + text.count("{") > MAX_DEPTH and _depth(value, MAX_DEPTH) > MAX_DEPTH:
         raise MalformedInputError(f"{what} is nested more than {MAX_DEPTH} levels deep")
     return value
 
