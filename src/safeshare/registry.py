@@ -77,6 +77,7 @@ __all__ = [
     "RegistryKey",
     "RegistryState",
     "Safeguards",
+    "Suspension",
     "TrustRegistry",
     "sign_registry",
 ]
@@ -192,17 +193,41 @@ class RegistryKey(BaseModel):
         not_after: datetime | None = None,
     ) -> RegistryKey:
         """A registry entry for *key*, valid from *not_before*."""
-        return cls(
-            kid=key.kid,
-            use=key.use,
-            alg=key.alg,
-            jwk={k: v for k, v in key.to_jwk().items() if k in ("kty", "crv", "x")},
-            not_before=require_aware(not_before, "not_before"),
-            not_after=None if not_after is None else require_aware(not_after, "not_after"),
+        return _validated(
+            cls,
+            {
+                "kid": key.kid,
+                "use": key.use,
+                "alg": key.alg,
+                "jwk": {k: v for k, v in key.to_jwk().items() if k in ("kty", "crv", "x")},
+                "not_before": require_aware(not_before, "not_before"),
+                "not_after": None if not_after is None else require_aware(not_after, "not_after"),
+            },
+            what="registry key",
         )
 
     def public_key(self) -> VerifyKey | EncryptionKey:
         return public_key_from_jwk(self.jwk)
+
+
+class Suspension(BaseModel):
+    """A period in which transfers with an agency are suspended (Art. 14 para. 15).
+
+    The period is kept after it is lifted, so that an envelope dated inside
+    it stays refused.
+    """
+
+    model_config = _STRICT
+
+    start: UtcDatetime
+    end: UtcDatetime | None = None
+    reason: Text | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end is not None and self.end <= self.start:
+            raise ValueError("a suspension must end after it starts")
+        return self
 
 
 class Agency(BaseModel):
@@ -217,9 +242,7 @@ class Agency(BaseModel):
     contact: ContactPoint
     contact_24_7: ContactPoint | None = None
     keys: tuple[RegistryKey, ...] = ()
-    status: Literal["active", "suspended"] = "active"
-    suspended_at: UtcDatetime | None = None
-    suspension_reason: Text | None = None
+    suspensions: tuple[Suspension, ...] = ()
     safeguards: Safeguards
 
     @model_validator(mode="after")
@@ -228,10 +251,9 @@ class Agency(BaseModel):
             raise ValueError(
                 f"agency id {self.id} must start with its country code {self.country}-"
             )
-        if (self.status == "suspended") != (self.suspended_at is not None):
-            raise ValueError("status 'suspended' and suspended_at must be given together")
-        if self.suspension_reason is not None and self.suspended_at is None:
-            raise ValueError("suspension_reason given without suspended_at")
+        for earlier, later in zip(self.suspensions, self.suspensions[1:], strict=False):
+            if earlier.end is None or later.start < earlier.end:
+                raise ValueError("suspensions must be in time order and must not overlap")
         if self.contact_24_7 is not None and not self.contact_24_7.available_24_7:
             raise ValueError("contact_24_7 must have available_24_7 set to true")
         kids = [k.kid for k in self.keys]
@@ -239,8 +261,23 @@ class Agency(BaseModel):
             raise ValueError("the same kid is listed twice")
         return self
 
-    def is_suspended_at(self, at: datetime) -> bool:
-        return self.suspended_at is not None and at >= self.suspended_at
+    def suspension_at(self, at: datetime) -> Suspension | None:
+        """The suspension in force at *at*, if any."""
+        for period in self.suspensions:
+            if period.start <= at and (period.end is None or at < period.end):
+                return period
+        return None
+
+    def status_at(self, at: datetime) -> Literal["active", "suspended"]:
+        """``suspended`` while a suspension is in force at *at*, else ``active``."""
+        return "active" if self.suspension_at(at) is None else "suspended"
+
+    @property
+    def open_suspension(self) -> Suspension | None:
+        """The suspension that has not been lifted yet, if any."""
+        if self.suspensions and self.suspensions[-1].end is None:
+            return self.suspensions[-1]
+        return None
 
 
 class RegistryDocument(BaseModel):
@@ -312,10 +349,18 @@ class RegistryDocument(BaseModel):
     def with_revoked_key(
         self, agency_id: str, kid: str, *, at: datetime, reason: str | None = None
     ) -> RegistryDocument:
+        """Revoke *kid* from *at* on. A revocation may move earlier, never later
+        (moving it later would make the key valid again in between)."""
         agency = self.agency(agency_id)
-        if not any(k.kid == kid for k in agency.keys):
+        entry = next((k for k in agency.keys if k.kid == kid), None)
+        if entry is None:
             raise UnknownKeyError(f"agency {agency_id} has no key {kid[:64]!r}")
         at = require_aware(at, "at")
+        if entry.revoked_at is not None and at > entry.revoked_at:
+            raise UsageError(
+                f"key {kid} is already revoked at {entry.revoked_at.isoformat()}; "
+                "a revocation can be moved earlier but not later"
+            )
         keys = [
             k.model_dump(mode="python")
             | ({"revoked_at": at, "revocation_reason": reason} if k.kid == kid else {})
@@ -326,17 +371,32 @@ class RegistryDocument(BaseModel):
     def with_suspension(
         self, agency_id: str, *, at: datetime, reason: str | None = None
     ) -> RegistryDocument:
+        """Suspend transfers with *agency_id* from *at* until reinstated."""
+        agency = self.agency(agency_id)
+        at = require_aware(at, "at")
+        if agency.open_suspension is not None:
+            raise UsageError(
+                f"agency {agency_id} is already suspended since "
+                f"{agency.open_suspension.start.isoformat()}"
+            )
+        period = {"start": at, "end": None, "reason": reason}
         return self._replace_agency(
             agency_id,
-            status="suspended",
-            suspended_at=require_aware(at, "at"),
-            suspension_reason=reason,
+            suspensions=[p.model_dump(mode="python") for p in agency.suspensions] + [period],
         )
 
-    def with_reinstatement(self, agency_id: str) -> RegistryDocument:
-        return self._replace_agency(
-            agency_id, status="active", suspended_at=None, suspension_reason=None
-        )
+    def with_reinstatement(self, agency_id: str, *, at: datetime) -> RegistryDocument:
+        """End the agency's current suspension at *at*; the period stays on record."""
+        agency = self.agency(agency_id)
+        at = require_aware(at, "at")
+        current = agency.open_suspension
+        if current is None:
+            raise UsageError(f"agency {agency_id} is not suspended")
+        if at <= current.start:
+            raise UsageError("a suspension can only be lifted after it started")
+        periods = [p.model_dump(mode="python") for p in agency.suspensions]
+        periods[-1]["end"] = at
+        return self._replace_agency(agency_id, suspensions=periods)
 
     def next_version(
         self, *, now: datetime | None = None, valid_for: timedelta
@@ -589,11 +649,13 @@ class TrustRegistry:
     def check_active(self, agency_id: str, *, at: datetime) -> Agency:
         """The agency, if it is not suspended at *at*; else :class:`AgencySuspendedError`."""
         agency = self.agency(agency_id)
-        if agency.is_suspended_at(require_aware(at, "at")):
-            reason = f" ({agency.suspension_reason})" if agency.suspension_reason else ""
-            since = agency.suspended_at.isoformat() if agency.suspended_at else "?"
+        period = agency.suspension_at(require_aware(at, "at"))
+        if period is not None:
+            reason = f" ({period.reason})" if period.reason else ""
+            until = f" until {period.end.isoformat()}" if period.end else ""
             raise AgencySuspendedError(
-                f"transfers with agency {agency_id} are suspended since {since}{reason}"
+                f"transfers with agency {agency_id} are suspended from "
+                f"{period.start.isoformat()}{until}{reason}"
             )
         return agency
 

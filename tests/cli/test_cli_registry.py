@@ -397,9 +397,14 @@ def test_suspend_and_reinstate(cli: Cli, world: World) -> None:
     signed = sign(cli, world, "r1.json")
     shown = cli("registry", "show", signed, "--authority", world.authority_jwks)
     assert "suspended from 2030-01-01T00:00:00Z (audit)" in shown.out
-    assert cli("registry", "reinstate", *draft).code == 0
+    assert (
+        "lifted after it started"
+        in cli("registry", "reinstate", *draft, "--at", "2029-12-31T00:00:00Z").error()
+    )
+    assert cli("registry", "reinstate", *draft, "--at", "2030-02-01T00:00:00Z").code == 0
     agency = RegistryDocument.load(world.draft).agency("XB-PROS")
-    assert (agency.status, agency.suspended_at) == ("active", None)
+    assert agency.open_suspension is None
+    assert [(p.start.month, p.end.month if p.end else None) for p in agency.suspensions] == [(1, 2)]
 
 
 def test_sign_options_are_checked(cli: Cli, world: World) -> None:

@@ -25,6 +25,7 @@ from safeshare.registry import (
     RegistryKey,
     RegistryState,
     Safeguards,
+    Suspension,
     TrustRegistry,
     sign_registry,
 )
@@ -263,7 +264,15 @@ def agencies(draw: st.DrawFn, agency_id: str, seeds: list[bytes]) -> Agency:
     for seed in seeds:
         entry = draw(registry_keys(seed))
         keys.setdefault(entry.kid, entry)
-    suspended_at = draw(st.none() | instants)
+    starts = sorted(set(draw(st.lists(instants, max_size=3))))
+    suspensions = [
+        Suspension(
+            start=start,
+            end=nxt if nxt is not None else draw(st.none() | st.just(start + timedelta(days=1))),
+            reason=draw(st.none() | texts),
+        )
+        for start, nxt in zip(starts, [*starts[1:], None][: len(starts)], strict=True)
+    ]
     return Agency(
         id=agency_id,
         name=draw(texts),
@@ -272,9 +281,7 @@ def agencies(draw: st.DrawFn, agency_id: str, seeds: list[bytes]) -> Agency:
         contact=draw(contacts()),
         contact_24_7=draw(st.none() | contacts(available=True)),
         keys=tuple(keys.values()),
-        status="active" if suspended_at is None else "suspended",
-        suspended_at=suspended_at,
-        suspension_reason=None if suspended_at is None else draw(st.none() | texts),
+        suspensions=tuple(suspensions),
         safeguards=draw(safeguards()),
     )
 

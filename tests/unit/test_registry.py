@@ -339,10 +339,10 @@ def test_duplicate_member_in_signed_payload(registry_builder: RegistryBuilder) -
 
 def test_nested_duplicate_member_in_signed_payload(registry_builder: RegistryBuilder) -> None:
     payload = strictjson.dumps(registry_builder.document().model_dump(mode="json"))
-    marker = b'"status":"active"'
+    marker = b'"suspensions":[]'
     assert marker in payload
-    duplicated = payload.replace(marker, marker + b',"status":"suspended"', 1)
-    with pytest.raises(MalformedInputError, match="'status'"):
+    duplicated = payload.replace(marker, marker + b',"suspensions":[]', 1)
+    with pytest.raises(MalformedInputError, match="'suspensions'"):
         registry_builder.load(sign_payload(duplicated, registry_builder.authority))
 
 
@@ -691,11 +691,44 @@ def test_suspension_takes_effect_at_its_time(
     registry.check_active(XA, at=suspended_at)
 
 
-def test_reinstatement(registry_builder: RegistryBuilder, xb_keys: AgencyKeySet) -> None:
-    doc = registry_builder.document().with_suspension(XB, at=NOW).with_reinstatement(XB)
+def test_reinstatement_keeps_the_suspended_period(
+    registry_builder: RegistryBuilder, xb_keys: AgencyKeySet
+) -> None:
+    lifted = NOW + timedelta(hours=1)
+    doc = registry_builder.document().with_suspension(XB, at=NOW).with_reinstatement(XB, at=lifted)
     registry = registry_builder.registry(doc)
-    assert registry.verify_key(XB, xb_keys.signing_key.kid, at=NOW + SECOND)
-    assert registry.agency(XB).status == "active"
+    kid = xb_keys.signing_key.kid
+    assert registry.verify_key(XB, kid, at=NOW - SECOND) == xb_keys.signing_key.public
+    with pytest.raises(AgencySuspendedError, match="until"):
+        registry.verify_key(XB, kid, at=NOW)
+    with pytest.raises(AgencySuspendedError):
+        registry.verify_key(XB, kid, at=lifted - SECOND)
+    assert registry.verify_key(XB, kid, at=lifted) == xb_keys.signing_key.public
+    agency = registry.agency(XB)
+    assert (agency.status_at(lifted), agency.status_at(NOW)) == ("active", "suspended")
+    assert agency.open_suspension is None
+
+
+def test_suspension_edits_are_checked(registry_builder: RegistryBuilder) -> None:
+    doc = registry_builder.document()
+    _assert_refused(doc, lambda d: d.with_reinstatement(XB, at=NOW), UsageError)
+    suspended = doc.with_suspension(XB, at=NOW)
+    _assert_refused(suspended, lambda d: d.with_suspension(XB, at=NOW + SECOND), UsageError)
+    _assert_refused(suspended, lambda d: d.with_reinstatement(XB, at=NOW), UsageError)
+    again = suspended.with_reinstatement(XB, at=NOW + SECOND).with_suspension(
+        XB, at=NOW + 2 * SECOND
+    )
+    assert [p.end for p in again.agency(XB).suspensions] == [NOW + SECOND, None]
+
+
+def test_revocation_can_move_earlier_but_not_later(
+    registry_builder: RegistryBuilder, xa_keys: AgencyKeySet
+) -> None:
+    kid = xa_keys.signing_key.kid
+    doc = registry_builder.document().with_revoked_key(XA, kid, at=NOW)
+    _assert_refused(doc, lambda d: d.with_revoked_key(XA, kid, at=NOW + SECOND), UsageError)
+    earlier = doc.with_revoked_key(XA, kid, at=NOW - SECOND)
+    assert earlier.agency(XA).keys[0].revoked_at == NOW - SECOND
 
 
 def test_lookups_refuse_naive_times(trust_registry: TrustRegistry, xa_keys: AgencyKeySet) -> None:
@@ -899,8 +932,8 @@ def test_successful_edits_return_copies(registry_builder: RegistryBuilder) -> No
     doc = registry_builder.document()
     before = doc.model_dump(mode="json")
     suspended = doc.with_suspension(XA, at=NOW)
-    assert suspended.agency(XA).status == "suspended"
-    assert doc.agency(XA).status == "active"
+    assert suspended.agency(XA).status_at(NOW) == "suspended"
+    assert doc.agency(XA).status_at(NOW) == "active"
     assert doc.model_dump(mode="json") == before
     extra = make_agency(AgencyKeySet.generate("XC-CUSTOMS"))
     added = doc.with_agency(extra)

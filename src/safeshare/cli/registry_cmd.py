@@ -149,9 +149,10 @@ def register(subparsers: Subparsers) -> None:
     p.add_argument("--at", metavar="TIME", type=rfc3339_time, help=f"default now; {_TIME_HELP}")
     p.add_argument("--reason", metavar="TEXT")
 
-    p = add("reinstate", _reinstate, "lift an agency's suspension")
+    p = add("reinstate", _reinstate, "lift an agency's suspension (the period stays on record)")
     draft_option(p)
     p.add_argument("--agency", metavar="ID", type=agency_id, required=True)
+    p.add_argument("--at", metavar="TIME", type=rfc3339_time, help=f"default now; {_TIME_HELP}")
 
     p = add("sign", _sign, "sign the draft as the next registry version")
     draft_option(p)
@@ -297,24 +298,17 @@ def _revoke_key(args: argparse.Namespace) -> int:
 
 def _suspend(args: argparse.Namespace) -> int:
     draft = RegistryDocument.load(args.draft)
-    agency = draft.agency(args.agency)
-    if agency.suspended_at is not None:
-        raise UsageError(
-            f"agency {agency.id} is already suspended since {rfc3339(agency.suspended_at)}"
-        )
     at: datetime = args.at or _now()
-    draft.with_suspension(agency.id, at=at, reason=args.reason).save(args.draft)
-    say(f"Suspended agency {agency.id} from {rfc3339(at)}")
+    draft.with_suspension(args.agency, at=at, reason=args.reason).save(args.draft)
+    say(f"Suspended agency {args.agency} from {rfc3339(at)}")
     return 0
 
 
 def _reinstate(args: argparse.Namespace) -> int:
     draft = RegistryDocument.load(args.draft)
-    agency = draft.agency(args.agency)
-    if agency.suspended_at is None:
-        raise UsageError(f"agency {agency.id} is not suspended")
-    draft.with_reinstatement(agency.id).save(args.draft)
-    say(f"Reinstated agency {agency.id}")
+    at: datetime = args.at or _now()
+    draft.with_reinstatement(args.agency, at=at).save(args.draft)
+    say(f"Reinstated agency {args.agency} from {rfc3339(at)}")
     return 0
 
 
@@ -425,11 +419,16 @@ def _when(value: datetime | None) -> str:
 def describe_agency(agency: Agency) -> list[str]:
     """Human-readable lines about one agency: identity, status, safeguards, keys."""
     s = agency.safeguards
-    if agency.suspended_at is None:
-        status = "active"
-    else:
-        reason = f" ({agency.suspension_reason})" if agency.suspension_reason else ""
-        status = f"suspended from {rfc3339(agency.suspended_at)}{reason}"
+    current = agency.open_suspension
+    status = "active"
+    if current is not None:
+        reason = f" ({current.reason})" if current.reason else ""
+        status = f"suspended from {rfc3339(current.start)}{reason}"
+    past = [p for p in agency.suspensions if p.end is not None]
+    if past:
+        status += "; earlier suspensions: " + ", ".join(
+            f"{rfc3339(p.start)} to {_when(p.end)}" for p in past
+        )
     lines = [
         f"{agency.id}  {agency.name}",
         f"  country:      {agency.country}    jurisdiction: {agency.jurisdiction}",
