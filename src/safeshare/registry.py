@@ -548,7 +548,7 @@ class TrustRegistry:
     something unusable.
     """
 
-    __slots__ = ("_agencies", "_authority_kid", "_digest", "_document")
+    __slots__ = ("_agencies", "_authority_kid", "_digest", "_document", "_enc_keys", "_keys")
 
     def __init__(self, document: RegistryDocument, authority_kid: str, digest: str, _token: object):
         if _token is not _LOAD_TOKEN:
@@ -557,6 +557,21 @@ class TrustRegistry:
         self._authority_kid = authority_kid
         self._digest = digest
         self._agencies = {a.id: a for a in document.agencies}
+        # Key objects are built once per registry, not per lookup: the open
+        # path resolves a key for every envelope.
+        self._keys: dict[str, tuple[str, RegistryKey, VerifyKey | EncryptionKey]] = {
+            key.kid: (agency.id, key, key.public_key())
+            for agency in document.agencies
+            for key in agency.keys
+        }
+        self._enc_keys: dict[str, list[tuple[RegistryKey, EncryptionKey]]] = {
+            agency.id: [
+                (key, cast(EncryptionKey, self._keys[key.kid][2]))
+                for key in sorted(agency.keys, key=lambda k: k.not_before, reverse=True)
+                if key.use == "enc"
+            ]
+            for agency in document.agencies
+        }
 
     @classmethod
     def from_signed(
@@ -659,20 +674,6 @@ class TrustRegistry:
             )
         return agency
 
-    def _registry_key(self, agency_id: str, kid: str, use: KeyUse, at: datetime) -> RegistryKey:
-        agency = self.check_active(agency_id, at=at)
-        entry = next((k for k in agency.keys if k.kid == kid), None)
-        if entry is None:
-            owner = next((a.id for a in self if any(k.kid == kid for k in a.keys)), None)
-            where = f"; it belongs to {owner}" if owner else ""
-            raise UnknownKeyError(f"agency {agency_id} has no key {str(kid)[:64]!r}{where}")
-        if entry.use != use:
-            raise WrongKeyUseError(
-                f"key {kid} of {agency_id} is registered for use {entry.use!r}, not {use!r}"
-            )
-        _check_key_time(agency_id, entry, at)
-        return entry
-
     def resolve_key(
         self, agency_id: str, kid: str, use: KeyUse, *, at: datetime
     ) -> VerifyKey | EncryptionKey:
@@ -681,7 +682,19 @@ class TrustRegistry:
         Raises UnknownAgencyError, AgencySuspendedError, UnknownKeyError,
         WrongKeyUseError, KeyRevokedError or KeyNotValidError.
         """
-        return self._registry_key(agency_id, kid, use, require_aware(at, "at")).public_key()
+        at = require_aware(at, "at")
+        self.check_active(agency_id, at=at)
+        found = self._keys.get(kid)
+        if found is None or found[0] != agency_id:
+            where = f"; it belongs to {found[0]}" if found else ""
+            raise UnknownKeyError(f"agency {agency_id} has no key {str(kid)[:64]!r}{where}")
+        _, entry, key = found
+        if entry.use != use:
+            raise WrongKeyUseError(
+                f"key {kid} of {agency_id} is registered for use {entry.use!r}, not {use!r}"
+            )
+        _check_key_time(agency_id, entry, at)
+        return key
 
     def verify_key(self, agency_id: str, kid: str, *, at: datetime) -> VerifyKey:
         """Shorthand for ``resolve_key(agency_id, kid, "sig", at=at)``."""
@@ -690,21 +703,22 @@ class TrustRegistry:
     def encryption_key(self, agency_id: str, *, at: datetime) -> EncryptionKey:
         """The agency's newest encryption key valid at *at* (what a sender seals to)."""
         at = require_aware(at, "at")
-        agency = self.check_active(agency_id, at=at)
-        candidates = [k for k in agency.keys if k.use == "enc"]
+        self.check_active(agency_id, at=at)
+        candidates = self._enc_keys[agency_id]
         if not candidates:
             raise UnknownKeyError(f"agency {agency_id} has no encryption key in the registry")
         problems: list[SafeShareError] = []
-        for entry in sorted(candidates, key=lambda k: k.not_before, reverse=True):
+        for entry, key in candidates:
             try:
                 _check_key_time(agency_id, entry, at)
             except SafeShareError as exc:
                 problems.append(exc)
                 continue
-            return cast(EncryptionKey, entry.public_key())
+            return key
         raise type(problems[0])(
             f"agency {agency_id} has no encryption key valid at {at.isoformat()}: "
-            + problems[0].message
+            + problems[0].message,
+            hint=problems[0].hint,
         )
 
     def agencies_with_keys(self) -> Iterable[tuple[str, RegistryKey]]:

@@ -32,6 +32,19 @@ def b64u_encode(data: bytes) -> str:
     )
 
 
+def b64u_check(text: str, *, what: str = "value") -> None:
+    """Check that *text* is canonical unpadded base64url without decoding it."""
+    if not isinstance(text, str):
+        raise MalformedInputError(f"{what} is not base64url text")
+    try:
+        raw = text.encode("ascii")
+    except UnicodeEncodeError:
+        raise MalformedInputError(
+            f"{what} is not base64url: it contains non-ASCII characters"
+        ) from None
+    _check(raw, what)
+
+
 def b64u_decode(text: str | bytes, *, what: str = "value") -> bytes:
     """Decode canonical unpadded base64url; raise :class:`MalformedInputError`."""
     if isinstance(text, str):
@@ -43,6 +56,14 @@ def b64u_decode(text: str | bytes, *, what: str = "value") -> bytes:
             ) from None
     else:
         raw = text
+    rem = _check(raw, what)
+    try:
+        return binascii.a2b_base64(raw.translate(_URL_TO_STD) + _PADDING[rem], strict_mode=True)
+    except binascii.Error:  # pragma: no cover - alphabet and length checked above
+        raise MalformedInputError(f"{what} is not base64url") from None
+
+
+def _check(raw: bytes, what: str) -> int:
     if _ALPHABET.fullmatch(raw) is None:
         raise MalformedInputError(
             f"{what} is not canonical base64url: only A-Z a-z 0-9 - _ are allowed "
@@ -53,7 +74,4 @@ def b64u_decode(text: str | bytes, *, what: str = "value") -> bytes:
         raise MalformedInputError(f"{what} is not base64url: impossible length {len(raw)}")
     if (rem == 2 and raw[-1] not in _ZERO_LOW4) or (rem == 3 and raw[-1] not in _ZERO_LOW2):
         raise MalformedInputError(f"{what} is not canonical base64url: non-zero trailing bits")
-    try:
-        return binascii.a2b_base64(raw.translate(_URL_TO_STD) + _PADDING[rem], strict_mode=True)
-    except binascii.Error:  # pragma: no cover - alphabet and length checked above
-        raise MalformedInputError(f"{what} is not base64url") from None
+    return rem

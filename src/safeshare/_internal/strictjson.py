@@ -108,6 +108,14 @@ _INF = float("inf")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
+_decoder = json.JSONDecoder(
+    object_pairs_hook=_reject_duplicates,
+    parse_int=_bounded_int,
+    parse_float=_finite_float,
+    parse_constant=_reject_constant,
+)
+
+
 def loads(data: bytes | str, *, what: str, max_bytes: int) -> Any:
     """Parse untrusted JSON strictly; raise :class:`MalformedInputError`.
 
@@ -133,13 +141,7 @@ def loads(data: bytes | str, *, what: str, max_bytes: int) -> Any:
         except RecursionError:
             raise MalformedInputError(f"{what} is nested too deeply") from None
     try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_reject_duplicates,
-            parse_int=_bounded_int,
-            parse_float=_finite_float,
-            parse_constant=_reject_constant,
-        )
+        value = _decoder.decode(text)
     except _DuplicateMemberError as dup:
         raise MalformedInputError(
             f"{what} has the member name {dup.key[:64]!r} more than once; "

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, TypeAlias
 
 from safeshare._internal import strictjson
-from safeshare._internal.b64 import b64u_decode, b64u_encode
+from safeshare._internal.b64 import b64u_check, b64u_decode, b64u_encode
 from safeshare.errors import (
     MalformedInputError,
     OversizedInputError,
@@ -489,7 +489,7 @@ def split(sd_jwt: str) -> tuple[str, list[str], str | None]:
     return issuer_jwt, disclosures, kb or None
 
 
-def _check_encoded(encoded: object, position: int) -> bytes:
+def _check_encoded(encoded: object, position: int) -> str:
     what = f"disclosure #{position}"
     if not isinstance(encoded, str):
         raise MalformedInputError(f"{what} must be a string")
@@ -499,7 +499,8 @@ def _check_encoded(encoded: object, position: int) -> bytes:
         raise OversizedInputError(
             f"{what} is {len(encoded)} characters; the limit is {MAX_DISCLOSURE_CHARS}"
         )
-    return b64u_decode(encoded, what=what)
+    b64u_check(encoded, what=what)
+    return encoded
 
 
 # -- verifier side -----------------------------------------------------------
@@ -510,8 +511,10 @@ def _parse_disclosure(encoded: object, position: int) -> Disclosure:
     what = f"disclosure #{position}"
     if not isinstance(encoded, str):
         raise MalformedInputError(f"{what} must be a string")
-    raw = _check_encoded(encoded, position)
-    array = strictjson.loads(raw, what=what, max_bytes=MAX_DISCLOSURE_CHARS)
+    _check_encoded(encoded, position)
+    array = strictjson.loads(
+        b64u_decode(encoded, what=what), what=what, max_bytes=MAX_DISCLOSURE_CHARS
+    )
     if not isinstance(array, list):
         raise VerificationError(f"{what} is not a JSON array")
     name: str | None = None
