@@ -200,8 +200,11 @@ class RegistryKey(BaseModel):
                 "use": key.use,
                 "alg": key.alg,
                 "jwk": {k: v for k, v in key.to_jwk().items() if k in ("kty", "crv", "x")},
-                "not_before": require_aware(not_before, "not_before"),
-                "not_after": None if not_after is None else require_aware(not_after, "not_after"),
+                # Whole seconds, like the JWT times the window is compared with.
+                "not_before": require_aware(not_before, "not_before").replace(microsecond=0),
+                "not_after": None
+                if not_after is None
+                else require_aware(not_after, "not_after").replace(microsecond=0),
             },
             what="registry key",
         )

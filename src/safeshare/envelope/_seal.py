@@ -90,7 +90,9 @@ def seal_with_randomness(
     randbytes: Callable[[int], bytes],
 ) -> bytes:
     """:func:`seal` with an explicit randomness source (private: test vectors only)."""
-    now = resolve_now(now)
+    # JWT times are whole seconds (RFC 7519 NumericDate); check the registry at
+    # the same instant the recipient will use (iat), not a fraction later.
+    now = resolve_now(now).replace(microsecond=0)
     recipients = list(dict.fromkeys(to))
     if not recipients or len(recipients) != len(to):
         raise UsageError("name each recipient agency once (at least one)")
