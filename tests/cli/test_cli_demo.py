@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,8 +12,16 @@ from typing import TYPE_CHECKING
 import pytest
 
 from safeshare.cli import demo
-from safeshare.cli.demo import DEMO_STEPS, DemoContext, DemoStep, run_demo
+from safeshare.cli.demo import (
+    DEMO_STEPS,
+    ENVELOPE_CASE_REF,
+    SUBSCRIBER_RECORD,
+    DemoContext,
+    DemoStep,
+    run_demo,
+)
 from safeshare.errors import UnknownAgencyError, VerificationError
+from safeshare.storage import ReplayCache, Store
 
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
@@ -23,7 +32,33 @@ EXPECTED_REFUSALS = (
     "refused as expected: RegistryRollbackError: ",
     "refused as expected: KeyRevokedError: ",
     "refused as expected: AgencySuspendedError: ",
+    # the envelope steps
+    "refused as expected: ReplayError: this envelope was already opened",
+    "refused as expected: DecryptionError: the envelope does not decrypt with our key",
+    "refused as expected: VerificationError: this envelope is addressed to ['XB-PROS'], "
+    "not to XC-CUST",
 )
+
+
+def check_envelope_steps(transcript: str) -> None:
+    """The envelope part of a transcript: sealed, opened, and each refusal in its place."""
+    lines = transcript.splitlines()
+    assert "  accepted: XA-NPOL seals the subscriber information for XB-PROS" in lines
+    assert "  ok: none of them occurs: purpose, case and record are only in the ciphertext" in lines
+    assert "  accepted: XB-PROS opens the envelope" in lines
+    assert f"    msisdn: {SUBSCRIBER_RECORD['msisdn']}" in lines
+    assert f"    subscriber_name: {SUBSCRIBER_RECORD['subscriber_name']}" in lines
+    assert any(line.startswith(f"  case {ENVELOPE_CASE_REF}, TLP AMBER") for line in lines)
+    assert "  ok: XC-CUST can decrypt it, and XA-NPOL's signed token is unchanged" in lines
+    for attempt, refusal in (
+        ("  trying: XB-PROS opens the same envelope again", "ReplayError"),
+        ("  trying: XC-CUST opens the forwarded envelope", "VerificationError"),
+        ("  trying: XC-CUST seals spontaneous information for XB-PROS at ", "AgencySuspendedError"),
+    ):
+        (index,) = [i for i, line in enumerate(lines) if line.startswith(attempt)]
+        assert lines[index + 1].startswith(f"  refused as expected: {refusal}: "), lines[index + 1]
+    (tampered,) = [i for i, line in enumerate(lines) if "tampered.json (ciphertext" in line]
+    assert lines[tampered + 1].startswith("  refused as expected: DecryptionError: ")
 
 
 def test_demo_command_succeeds_and_shows_the_refusals(cli: Cli) -> None:
@@ -34,8 +69,10 @@ def test_demo_command_succeeds_and_shows_the_refusals(cli: Cli) -> None:
         assert refusal in result.out
     assert "XA-NPOL" in result.out
     assert "XB-PROS" in result.out
+    assert "XC-CUST" in result.out
     assert "MISBEHAVED" not in result.out
     assert result.out.rstrip().endswith(f"all {len(DEMO_STEPS)} steps behaved as expected.")
+    check_envelope_steps(result.out)
 
 
 def test_keep_leaves_the_files_which_the_cli_can_verify(cli: Cli, tmp_path: Path) -> None:
@@ -51,8 +88,18 @@ def test_keep_leaves_the_files_which_the_cli_can_verify(cli: Cli, tmp_path: Path
         "registry-1.signed.json",
         "registry-2.signed.json",
         "relying-party.state.json",
+        "XC-CUST.keys.json",
+        "envelope-XA-NPOL-to-XB-PROS.json",
+        "envelope-XA-NPOL-to-XB-PROS.tampered.json",
+        "envelope-XA-NPOL-to-XB-PROS.forwarded-to-XC-CUST.json",
+        "XB-PROS.replay.db",
+        "XC-CUST.replay.db",
     ):
         assert (keep / name).is_file(), name
+    envelope = (keep / "envelope-XA-NPOL-to-XB-PROS.json").read_bytes()
+    assert json.loads(envelope)["recipients"]
+    for text in (ENVELOPE_CASE_REF, *SUBSCRIBER_RECORD.values()):
+        assert text.encode() not in envelope
     assert (keep / "XA-NPOL.keys.json").stat().st_mode & 0o777 == 0o600
     verified = cli(
         "registry", "verify", keep / "registry-2.signed.json",
@@ -91,6 +138,30 @@ def test_run_demo_uses_the_given_time_and_prints_no_secrets(
     assert '"d"' not in transcript
     for refusal in EXPECTED_REFUSALS:
         assert refusal in transcript
+    check_envelope_steps(transcript)
+    assert "seals spontaneous information for XB-PROS at 2031-05-17T09:30:15Z" in transcript
+    assert "Demo complete" in transcript
+
+
+def test_run_demo_notices_a_replay_cache_that_forgets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Forgetful(ReplayCache):
+        def __init__(self, store: Store) -> None:
+            super().__init__(store)
+
+        def check_and_record(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    monkeypatch.setattr(demo, "ReplayCache", Forgetful)
+    out = io.StringIO()
+    assert run_demo(tmp_path, out=out) is False
+    transcript = out.getvalue()
+    assert (
+        "MISBEHAVED: XB-PROS opens the same envelope again was accepted; it should have been "
+        "refused with ReplayError"
+    ) in transcript
+    assert "Demo FAILED: 1 thing(s)" in transcript
 
 
 def test_run_demo_reports_a_refusal_that_does_not_happen(tmp_path: Path) -> None:

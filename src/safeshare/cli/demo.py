@@ -1,10 +1,13 @@
-"""``safeshare demo``: the trust registry's safeguards, step by step.
+"""``safeshare demo``: the trust registry's and the envelope's safeguards, step by step.
 
-Two fictional agencies (ISO 3166 user-assigned country codes XA and XB) get
-keys, a registry authority lists them with their safeguards and signs the
-registry, and a relying party verifies it. The demo then shows each safeguard
-refusing what it must refuse: a tampered or forged registry, an older
-registry replayed after a newer one, a revoked key, a suspended agency.
+Three fictional agencies (ISO 3166 user-assigned country codes XA, XB and XC)
+get keys, a registry authority lists them with their safeguards and signs the
+registry, and a relying party verifies it. The demo shows the registry
+refusing a tampered or forged copy; then XA-NPOL seals subscriber information
+for XB-PROS, XB-PROS opens it, and the envelope's safeguards refuse a replay,
+a tampered envelope and a surreptitious forward to XC-CUST. Finally an older
+registry replayed after a newer one, a revoked key and a suspended agency are
+refused, including sealing to the suspended agency.
 
 The demo is a sequence of :class:`DemoStep` objects (:data:`DEMO_STEPS`) that
 share a :class:`DemoContext`; extending it means appending steps. Every
@@ -15,6 +18,7 @@ time-dependent call gets the same ``now``, read from the clock once.
 from __future__ import annotations
 
 import argparse
+import json
 import secrets
 import sys
 import tempfile
@@ -27,21 +31,34 @@ from typing import TYPE_CHECKING, Any, Final, TextIO, TypeVar
 from safeshare._internal import fs, strictjson
 from safeshare._internal.b64 import b64u_decode, b64u_encode
 from safeshare._internal.clock import resolve_now, rfc3339
+from safeshare._jose import jwe
 from safeshare.cli._common import build_model, ensure_directory, say
 from safeshare.cli._jwks import read_authority_key, read_public_keys
 from safeshare.cli.keygen import write_agency_keys, write_authority_key
+from safeshare.envelope import (
+    ENVELOPE_TYP,
+    MAX_ENVELOPE_BYTES,
+    MAX_RECIPIENTS,
+    SD_JWT_TYP,
+    OpenedEnvelope,
+    open_envelope,
+    seal,
+)
 from safeshare.errors import (
     AgencySuspendedError,
+    DecryptionError,
     KeyFileError,
     KeyRevokedError,
     MalformedInputError,
     RegistryRollbackError,
+    ReplayError,
     SafeShareError,
     StorageError,
     UsageError,
     VerificationError,
 )
 from safeshare.keys import AgencyKeySet, SigningKey, VerifyKey
+from safeshare.purpose.conditions import HandlingConditions, Retention
 from safeshare.registry import (
     Agency,
     RegistryDocument,
@@ -50,6 +67,7 @@ from safeshare.registry import (
     TrustRegistry,
     sign_registry,
 )
+from safeshare.storage import ReplayCache, open_store
 
 if TYPE_CHECKING:
     from safeshare.cli._common import Subparsers
@@ -57,6 +75,12 @@ if TYPE_CHECKING:
 __all__ = [
     "DEMO_AGENCIES",
     "DEMO_STEPS",
+    "ENVELOPE_CASE_REF",
+    "ENVELOPE_HANDLING",
+    "ENVELOPE_LEGAL_BASIS",
+    "ENVELOPE_PURPOSE",
+    "ENVELOPE_TYPE",
+    "SUBSCRIBER_RECORD",
     "DemoAgency",
     "DemoContext",
     "DemoStep",
@@ -123,7 +147,43 @@ DEMO_AGENCIES: Final = (
             "accepted_instruments": ["BUDAPEST-SAP2"],
         },
     ),
+    DemoAgency(
+        id="XC-CUST",
+        name="Customs Service of Carpania",
+        country="XC",
+        jurisdiction="Republic of Carpania (fictional)",
+        contact={
+            "name": "Customs Intelligence Liaison Office",
+            "email": "liaison@customs.carpania.example",
+        },
+        safeguards={
+            "max_retention_days": 365,
+            "onward_transfer": "domestic_same_conditions",
+            "oversight_body": "Carpanian Data Inspectorate",
+            "accepted_instruments": ["BUDAPEST-SAP2", "UNTOC"],
+        },
+    ),
 )
+
+#: The envelope of the demo: XA-NPOL answers XB-PROS's request for the
+#: subscriber behind a phone number. All data is fictional: +999 is not an
+#: assigned country code, IMSI MCC 001 is the test network, 192.0.2.0/24 is
+#: the documentation range (RFC 5737) and .example is reserved (RFC 2606).
+SUBSCRIBER_RECORD: Final[dict[str, str]] = {
+    "subscriber_name": "Ioana Marin-Kessler",
+    "address": "Strada Exemplului 17, apt. 4, 1010 Arcadia City, Arcadia",
+    "msisdn": "+999 555 0142",
+    "imsi": "001010123456789",
+    "contract_start": "2024-03-01",
+    "payment_method": "prepaid, cash top-ups at retail outlets",
+    "ip_at_registration": "192.0.2.44",
+    "email": "ioana.marin@mail.example",
+}
+ENVELOPE_PURPOSE: Final = "criminal_investigation"
+ENVELOPE_LEGAL_BASIS: Final = "BUDAPEST-2AP.Art7"
+ENVELOPE_CASE_REF: Final = "XB-2026-CYB-0117"
+ENVELOPE_TYPE: Final = "disclosure_response"
+ENVELOPE_HANDLING: Final = HandlingConditions(tlp="AMBER", retention=Retention(max_days=180))
 
 
 class DemoStepError(Exception):
@@ -148,6 +208,8 @@ class DemoContext:
     signed: dict[int, Path] = field(default_factory=dict)
     #: The newest registry the relying party accepted.
     registry: TrustRegistry | None = None
+    #: The envelope XA-NPOL sealed for XB-PROS.
+    envelope: bytes | None = None
 
     @property
     def state_path(self) -> Path:
@@ -438,6 +500,197 @@ def _refuse_suspended_agency(ctx: DemoContext) -> None:
         (AgencySuspendedError,),
         lambda: registry.encryption_key("XB-PROS", at=at),
     )
+    ctx.say("  Safeguard: a sender cannot seal to a suspended agency; the registry check comes")
+    ctx.say("  before anything is signed or encrypted.")
+    xc = _need(ctx.keysets.get("XC-CUST"), "the XC-CUST key set")
+    ctx.expect_refusal(
+        f"XC-CUST seals spontaneous information for XB-PROS at {rfc3339(at)}",
+        (AgencySuspendedError,),
+        lambda: seal(
+            {"vessel": "MV Example Star", "container": "EXMU 123456 7"},
+            sender=xc,
+            to=["XB-PROS"],
+            registry=registry,
+            purpose=ENVELOPE_PURPOSE,
+            legal_basis="UNTOC.Art18",
+            case_ref="XC-2026-CUS-0031",
+            message_type="spontaneous_information",
+            now=at,
+        ),
+    )
+
+
+# -- the envelope steps -----------------------------------------------------------------
+
+
+def _envelope_path(ctx: DemoContext, suffix: str = "") -> Path:
+    return ctx.workdir / f"envelope-XA-NPOL-to-XB-PROS{suffix}.json"
+
+
+def _open_as(ctx: DemoContext, agency: str, envelope: bytes) -> OpenedEnvelope:
+    """Open *envelope* as *agency*, with that agency's replay cache in the work directory."""
+    keyset = _need(ctx.keysets.get(agency), f"the {agency} key set")
+    registry = _need(ctx.registry, "the verified registry")
+    with open_store(ctx.workdir / f"{agency}.replay.db") as store:
+        return open_envelope(
+            envelope, recipient=keyset, registry=registry, replay=ReplayCache(store), now=ctx.now
+        )
+
+
+def _seal_record(ctx: DemoContext) -> None:
+    ctx.say("  Safeguards: confidentiality (encrypted to XB-PROS's registered key only) and")
+    ctx.say("  purpose binding (purpose, legal basis, case and handling conditions are signed")
+    ctx.say("  by XA-NPOL with the record); the outside of the envelope reveals none of them.")
+    registry = _need(ctx.registry, "the verified registry")
+    xa = _need(ctx.keysets.get("XA-NPOL"), "the XA-NPOL key set")
+    envelope = ctx.expect_accepted(
+        "XA-NPOL seals the subscriber information for XB-PROS",
+        lambda: seal(
+            SUBSCRIBER_RECORD,
+            sender=xa,
+            to=["XB-PROS"],
+            registry=registry,
+            purpose=ENVELOPE_PURPOSE,
+            legal_basis=ENVELOPE_LEGAL_BASIS,
+            case_ref=ENVELOPE_CASE_REF,
+            message_type=ENVELOPE_TYPE,
+            handling=ENVELOPE_HANDLING,
+            now=ctx.now,
+        ),
+    )
+    if envelope is None:
+        raise DemoStepError("XA-NPOL could not seal the envelope")
+    ctx.envelope = envelope
+    path = _envelope_path(ctx)
+    fs.atomic_write(path, envelope)
+    h = ENVELOPE_HANDLING
+    ctx.say(f"  {ENVELOPE_TYPE}: purpose {ENVELOPE_PURPOSE}, legal basis {ENVELOPE_LEGAL_BASIS},")
+    ctx.say(
+        f"  case {ENVELOPE_CASE_REF}, TLP {h.tlp}, retention at most {h.retention.max_days} days"
+    )
+    ctx.say(f"  record fields: {', '.join(SUBSCRIBER_RECORD)}")
+    ctx.say(f"  envelope: {len(envelope)} bytes, written to {path.name}")
+
+    doc = strictjson.loads(envelope, what="envelope", max_bytes=MAX_ENVELOPE_BYTES)
+    header = b64u_decode(doc["protected"], what="protected header")
+    kids = [r["header"]["kid"] for r in doc["recipients"]]
+    ctx.say(f"  unencrypted: protected header {header.decode('ascii')}")
+    ctx.say(f"  and the recipient key id {', '.join(kids)} with an ephemeral key per recipient")
+    # Search the envelope as sent, and its protected header decoded, for the
+    # plain text of what must stay confidential.
+    visible = envelope + b"\n" + header
+    probes = {
+        "case reference": ENVELOPE_CASE_REF,
+        "purpose": ENVELOPE_PURPOSE,
+        "legal basis": ENVELOPE_LEGAL_BASIS,
+        "subscriber name": SUBSCRIBER_RECORD["subscriber_name"],
+        "MSISDN": SUBSCRIBER_RECORD["msisdn"],
+        "IMSI": SUBSCRIBER_RECORD["imsi"],
+        "email": SUBSCRIBER_RECORD["email"],
+    }
+    found = [name for name, text in probes.items() if text.encode("utf-8") in visible]
+    ctx.say(f"  searched the envelope bytes for: {', '.join(probes)}")
+    if found:
+        ctx.problem(f"the envelope shows in plain text: {', '.join(found)}")
+    else:
+        ctx.say("  ok: none of them occurs: purpose, case and record are only in the ciphertext")
+    ctx.check(
+        kids == [_need(ctx.keysets.get("XB-PROS"), "XB-PROS").decryption_key.kid],
+        "the only recipient is XB-PROS's encryption key from the registry",
+    )
+
+
+def _open_record(ctx: DemoContext) -> None:
+    ctx.say("  Safeguards: authenticity and integrity. XB-PROS decrypts with its key, checks")
+    ctx.say("  XA-NPOL's signature with the key the registry lists for XA-NPOL, that XB-PROS is")
+    ctx.say("  an addressee, the lifetime and every disclosed field, and records the envelope")
+    ctx.say("  in its replay cache (SQLite, XB-PROS.replay.db).")
+    envelope = _need(ctx.envelope, "the sealed envelope")
+    opened = ctx.expect_accepted(
+        "XB-PROS opens the envelope", lambda: _open_as(ctx, "XB-PROS", envelope)
+    )
+    if opened is None:
+        raise DemoStepError("XB-PROS could not open the envelope")
+    h = opened.handling
+    ctx.say(f"  issuer {opened.issuer}, purpose {opened.purpose}, legal basis {opened.legal_basis}")
+    ctx.say(f"  case {opened.case_ref}, TLP {h.tlp}, retention at most {h.retention.max_days} days")
+    ctx.say("  disclosed fields:")
+    for name, value in sorted(opened.record.items()):
+        text = value if isinstance(value, str) else json.dumps(value)
+        ctx.say(f"    {name}: {text}")
+    ctx.check(
+        dict(opened.record) == SUBSCRIBER_RECORD
+        and (opened.issuer, opened.purpose, opened.case_ref)
+        == ("XA-NPOL", ENVELOPE_PURPOSE, ENVELOPE_CASE_REF),
+        "XB-PROS received exactly what XA-NPOL sealed, with its purpose and case",
+    )
+
+
+def _refuse_envelope_replay(ctx: DemoContext) -> None:
+    ctx.say("  Safeguard: replay protection. The (issuer, jti) pair was committed to the")
+    ctx.say("  replay cache when the envelope was first opened; it survives a restart.")
+    envelope = _need(ctx.envelope, "the sealed envelope")
+    ctx.expect_refusal(
+        "XB-PROS opens the same envelope again",
+        (ReplayError,),
+        lambda: _open_as(ctx, "XB-PROS", envelope),
+    )
+
+
+def _refuse_tampered_envelope(ctx: DemoContext) -> None:
+    ctx.say("  Safeguard: integrity in transit. AES-256-GCM authenticates the ciphertext and")
+    ctx.say("  the protected header; one changed character makes decryption fail.")
+    envelope = _need(ctx.envelope, "the sealed envelope")
+    doc = strictjson.loads(envelope, what="envelope", max_bytes=MAX_ENVELOPE_BYTES)
+    ciphertext: str = doc["ciphertext"]
+    middle = len(ciphertext) // 2
+    flipped = "A" if ciphertext[middle] != "A" else "B"
+    doc["ciphertext"] = ciphertext[:middle] + flipped + ciphertext[middle + 1 :]
+    tampered = strictjson.dumps(doc)
+    path = _envelope_path(ctx, ".tampered")
+    fs.atomic_write(path, tampered)
+    ctx.expect_refusal(
+        f"{path.name} (ciphertext character {middle} changed to {flipped!r})",
+        (DecryptionError,),
+        lambda: _open_as(ctx, "XB-PROS", tampered),
+    )
+
+
+def _refuse_forwarding(ctx: DemoContext) -> None:
+    ctx.say("  Safeguard: binding to the recipients. A malicious XB-PROS decrypts the envelope")
+    ctx.say("  itself and re-encrypts XA-NPOL's signed token to XC-CUST, so that it looks as if")
+    ctx.say("  XA-NPOL had sent it to XC-CUST. The signature is genuine, but the audience and")
+    ctx.say("  the recipients' key thumbprints (sealed_to) are signed too.")
+    envelope = _need(ctx.envelope, "the sealed envelope")
+    registry = _need(ctx.registry, "the verified registry")
+    xb = _need(ctx.keysets.get("XB-PROS"), "the XB-PROS key set")
+    xc = _need(ctx.keysets.get("XC-CUST"), "the XC-CUST key set")
+
+    def parse(data: bytes) -> jwe.ParsedJWE:
+        doc = strictjson.loads(data, what="envelope", max_bytes=MAX_ENVELOPE_BYTES)
+        return jwe.parse(doc, typ=ENVELOPE_TYP, cty=SD_JWT_TYP, max_recipients=MAX_RECIPIENTS)
+
+    token, _ = jwe.decrypt(parse(envelope), xb.decryption_keys)
+    target = registry.encryption_key("XC-CUST", at=ctx.now)
+    forwarded = strictjson.dumps(jwe.encrypt(token, [target], typ=ENVELOPE_TYP, cty=SD_JWT_TYP))
+    path = _envelope_path(ctx, ".forwarded-to-XC-CUST")
+    fs.atomic_write(path, forwarded)
+    ctx.say(f"  XB-PROS re-encrypted the {len(token)}-byte signed token to XC-CUST: {path.name}")
+    inner, _ = jwe.decrypt(parse(forwarded), xc.decryption_keys)
+    ctx.check(inner == token, "XC-CUST can decrypt it, and XA-NPOL's signed token is unchanged")
+    ctx.expect_refusal(
+        "XC-CUST opens the forwarded envelope",
+        (VerificationError,),
+        lambda: _check_not_decryption_error(lambda: _open_as(ctx, "XC-CUST", forwarded)),
+    )
+
+
+def _check_not_decryption_error(action: Callable[[], _T]) -> _T:
+    """Run *action*; a :class:`DecryptionError` would be the wrong refusal here."""
+    try:
+        return action()
+    except DecryptionError as exc:
+        raise UsageError(f"refused for the wrong reason: DecryptionError: {exc.message}") from None
 
 
 DEMO_STEPS: Final[tuple[DemoStep, ...]] = (
@@ -448,10 +701,17 @@ DEMO_STEPS: Final[tuple[DemoStep, ...]] = (
     DemoStep("Verify the registry as a relying party", _verify_first),
     DemoStep("Resolve each agency's keys", _resolve_keys),
     DemoStep("Refuse a tampered or forged registry", _refuse_tampering),
+    DemoStep("XA-NPOL seals subscriber information for XB-PROS", _seal_record),
+    DemoStep("XB-PROS opens the envelope", _open_record),
+    DemoStep("Refuse the same envelope opened twice (replay)", _refuse_envelope_replay),
+    DemoStep("Refuse a tampered envelope", _refuse_tampered_envelope),
+    DemoStep("Refuse an envelope forwarded surreptitiously to XC-CUST", _refuse_forwarding),
     DemoStep("Revoke a key and suspend an agency, sign and verify serial 2", _update_registry),
     DemoStep("Refuse an older registry after a newer one (rollback)", _refuse_rollback),
     DemoStep("Refuse a revoked key after its revocation time", _refuse_revoked_key),
-    DemoStep("Refuse a suspended agency", _refuse_suspended_agency),
+    DemoStep(
+        "Refuse a suspended agency, also as a recipient of a new envelope", _refuse_suspended_agency
+    ),
 )
 
 
@@ -502,11 +762,14 @@ def register(subparsers: Subparsers) -> None:
     """Add the ``demo`` subcommand."""
     parser = subparsers.add_parser(
         "demo",
-        help="show the trust registry's safeguards at work, step by step",
+        help="show the trust registry's and the envelope's safeguards at work, step by step",
         description=(
-            "Create a registry authority and two fictional agencies, build, sign and verify "
-            "the trust registry, then show tampering, rollback, a revoked key and a suspended "
-            "agency being refused. Exits 0 only if every step behaves as expected."
+            "Create a registry authority and three fictional agencies, build, sign and verify "
+            "the trust registry and refuse a tampered copy; seal subscriber information from "
+            "XA-NPOL to XB-PROS and open it, then show a replayed, a tampered and a "
+            "surreptitiously forwarded envelope being refused; finally show rollback, a revoked "
+            "key and a suspended agency being refused. Exits 0 only if every step behaves as "
+            "expected."
         ),
     )
     parser.add_argument(

@@ -1,0 +1,537 @@
+"""``safeshare seal`` and ``safeshare open``: envelopes through the command line.
+
+The world is a fixed network (three agencies, a registry issued at :data:`NOW`
+and valid 30 days, keys valid from 30 days before) written to files once per
+session; every command runs with ``--now`` so the tests do not depend on the
+clock. Each test uses its own replay databases and output files.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import pytest
+
+from safeshare._internal import fs, strictjson
+from safeshare._internal.clock import rfc3339, to_unix
+from safeshare._testnet import TestNetwork, build
+from safeshare.cli._common import json_text
+from safeshare.purpose.conditions import HandlingConditions
+from safeshare.registry import sign_registry
+
+if TYPE_CHECKING:
+    from tests.cli.conftest import Cli, CliResult
+
+NOW: Final = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+NOW_TEXT: Final = "2026-11-29T12:00:00Z"
+XA: Final = "XA-NPOL"
+XB: Final = "XB-PROS"
+XC: Final = "XC-CUST"
+#: The passphrase of the world's key files (set in the environment for every test).
+WORLD_PASSPHRASE: Final = "envelope world passphrase"
+
+CASE_REF: Final = "XB-2026-CYB-0117"
+RECORD: Final[dict[str, Any]] = {
+    "subscriber_name": "Ioana Vărzaru-Kowalczyk",
+    "address": {"street": "Strada Exemplului 17", "city": "Arcadia City", "country": "XA"},
+    "msisdn": "+999 555 0142",
+    "imsi": "001010123456789",
+    "contract_start": "2024-03-01",
+    "payment_method": "prepaid, cash top-ups",
+    "ip_at_registration": "192.0.2.44",
+    "email": "i.varzaru@mail.example",
+    "sim_cards": 2,
+    "verified_identity": True,
+    "previous_numbers": ["+999 555 0101", "+999 555 0102"],
+}
+HANDLING: Final[dict[str, Any]] = {
+    "tlp": "RED",
+    "handling_code": "H2",
+    "retention": {"max_days": 180, "review_days": 90},
+    "special_categories": ["health"],
+    "acknowledgements": ["Use only in case XB-2026-CYB-0117."],
+}
+
+
+@dataclass(frozen=True)
+class World:
+    """The network's files: authority JWKS, signed registries, agencies' key files."""
+
+    root: Path
+    network: TestNetwork
+    authority: Path
+    registry: Path
+    #: Serial 2: XB-PROS suspended from NOW.
+    suspended_registry: Path
+
+    def key(self, agency: str) -> Path:
+        return self.root / f"{agency}.keys.json"
+
+    def common(
+        self, agency: str, *, now: str = NOW_TEXT, registry: Path | None = None
+    ) -> list[str | Path]:
+        return [
+            "--key", self.key(agency),
+            "--registry", registry or self.registry,
+            "--authority", self.authority,
+            "--now", now,
+        ]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    root = tmp_path_factory.mktemp("envelope-world")
+    network = build(NOW, agencies=(XA, XB, XC))
+    authority = root / "authority.jwks.json"
+    fs.atomic_write(authority, json_text({"keys": [network.authority.public.to_jwk()]}).encode())
+    registry = root / "registry-1.json"
+    fs.atomic_write(registry, network.signed)
+    for agency, keyset in network.keysets.items():
+        keyset.save(root / f"{agency}.keys.json", WORLD_PASSPHRASE)
+    doc = network.document.with_suspension(XB, at=NOW, reason="safeguards under review")
+    suspended = root / "registry-2.json"
+    fs.atomic_write(
+        suspended,
+        sign_registry(doc.next_version(now=NOW, valid_for=timedelta(days=30)), network.authority),
+    )
+    return World(root, network, authority, registry, suspended)
+
+
+@pytest.fixture(autouse=True)
+def _world_passphrase(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAFESHARE_PASSPHRASE", WORLD_PASSPHRASE)
+
+
+@pytest.fixture
+def record_file(tmp_path: Path) -> Path:
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(RECORD, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def seal_args(
+    world: World,
+    record: Path | str,
+    *,
+    sender: str = XA,
+    to: Sequence[str] = (XB,),
+    now: str = NOW_TEXT,
+    extra: Sequence[str | Path] = (),
+) -> list[str | Path]:
+    recipients: list[str | Path] = []
+    for agency in to:
+        recipients += ["--to", agency]
+    return [
+        "seal", *world.common(sender, now=now), *recipients,
+        "--purpose", "criminal_investigation",
+        "--legal-basis", "BUDAPEST-2AP.Art7",
+        "--case-ref", CASE_REF,
+        "--type", "disclosure_response",
+        *extra, record,
+    ]  # fmt: skip
+
+
+def sealed(
+    cli: Cli,
+    world: World,
+    record: Path,
+    out: Path,
+    *,
+    to: Sequence[str] = (XB,),
+    extra: Sequence[str | Path] = (),
+) -> Path:
+    result = cli(*seal_args(world, record, to=to, extra=[*extra, "--out", out]))
+    assert result.code == 0, result.err
+    assert out.is_file()
+    return out
+
+
+def open_as(
+    cli: Cli,
+    world: World,
+    agency: str,
+    envelope: Path | str,
+    replay_db: Path | str,
+    *extra: str,
+    now: str = NOW_TEXT,
+) -> CliResult:
+    return cli("open", *world.common(agency, now=now), "--replay-db", replay_db, *extra, envelope)
+
+
+def refused(result: CliResult) -> str:
+    """An expected failure of ``open``: exit 1, one stderr line, nothing on stdout."""
+    message = result.error()
+    assert result.out == ""
+    return message
+
+
+def flip_ciphertext(source: Path, target: Path) -> Path:
+    doc = json.loads(source.read_bytes())
+    ciphertext: str = doc["ciphertext"]
+    middle = len(ciphertext) // 2
+    replacement = "A" if ciphertext[middle] != "A" else "B"
+    doc["ciphertext"] = ciphertext[:middle] + replacement + ciphertext[middle + 1 :]
+    target.write_text(json.dumps(doc))
+    return target
+
+
+def use_stdin(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+
+
+# -- the round trip ----------------------------------------------------------------
+
+
+def test_seal_to_two_recipients_both_open_to_identical_claims(
+    cli: Cli, world: World, record_file: Path, tmp_path: Path
+) -> None:
+    handling = tmp_path / "handling.json"
+    handling.write_text(json.dumps(HANDLING))
+    out = tmp_path / "envelope.json"
+    result = cli(
+        *seal_args(world, record_file, to=(XB, XC), extra=["--handling", handling, "--out", out])
+    )
+    assert result.code == 0, result.err
+    assert result.err == ""
+    assert f"from {XA} to {XB}, {XC}" in result.out
+    assert f"expires {rfc3339(NOW + timedelta(days=7))}" in result.out
+    envelope = out.read_bytes()
+    assert f"({len(envelope)} bytes" in result.out
+    # Nothing of the record, purpose or case is visible without decrypting.
+    for secret in (CASE_REF, "criminal_investigation", RECORD["msisdn"], RECORD["email"]):
+        assert secret.encode() not in envelope
+
+    from_xb = open_as(cli, world, XB, out, tmp_path / "xb.db", "--json")
+    from_xc = open_as(cli, world, XC, out, tmp_path / "xc.db", "--json")
+    assert from_xb.code == 0, from_xb.err
+    assert from_xc.code == 0, from_xc.err
+    assert from_xb.out == from_xc.out
+    claims = from_xb.json()
+    iat = to_unix(NOW)
+    assert claims["iss"] == XA
+    assert claims["aud"] == [XB, XC]
+    assert (claims["iat"], claims["exp"]) == (iat, iat + 7 * 86400)
+    assert claims["purpose"] == "criminal_investigation"
+    assert claims["legal_basis"] == "BUDAPEST-2AP.Art7"
+    assert claims["case_ref"] == CASE_REF
+    assert claims["msg_type"] == "disclosure_response"
+    assert claims["ver"] == 1
+    assert claims["record"] == RECORD
+    assert claims["handling"] == HandlingConditions.model_validate(HANDLING).model_dump(mode="json")
+    assert claims["sealed_to"] == [
+        world.network.keysets[XB].decryption_key.kid,
+        world.network.keysets[XC].decryption_key.kid,
+    ]
+    assert from_xb.out == json.dumps(claims, sort_keys=True, indent=2) + "\n"
+
+
+def test_stdin_to_stdout_and_the_readable_summary(
+    cli: Cli,
+    world: World,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    handling = tmp_path / "handling.json"
+    handling.write_text(json.dumps(HANDLING))
+    use_stdin(monkeypatch, json.dumps(RECORD).encode())
+    result = cli(*seal_args(world, "-", extra=["--handling", handling, "--ttl-days", "2"]))
+    assert result.code == 0, result.err
+    assert result.out.endswith("}\n")
+    assert result.out.count("\n") == 1
+    envelope = result.out.encode()
+
+    use_stdin(monkeypatch, envelope)
+    opened = cli("open", *world.common(XB), "--replay-db", tmp_path / "xb.db")  # no argument
+    assert opened.code == 0, opened.err
+    lines = opened.out.splitlines()
+    assert lines[0].startswith("Opened envelope ")
+    assert lines[0].endswith(f"for {XB}: every check passed")
+    for fragment in (
+        f"issuer:              {XA} (signature verified with the trust registry)",
+        f"audience:            {XB}",
+        "type:                disclosure_response",
+        "purpose:             criminal_investigation",
+        "legal basis:         BUDAPEST-2AP.Art7",
+        f"case:                {CASE_REF}",
+        f"expires:             {rfc3339(NOW + timedelta(days=2))}",
+        "TLP:                 RED",
+        "retention:           at most 180 days, review after 90 days",
+        "onward transfer:     with_prior_authorisation",
+        "handling code:       H2",
+        "special categories:  health",
+        "acknowledge:         Use only in case XB-2026-CYB-0117.",
+        f"record ({len(RECORD)} fields):",
+    ):
+        assert f"  {fragment}" in opened.out or fragment in lines, fragment
+    record_text = opened.out.split(f"record ({len(RECORD)} fields):\n", 1)[1]
+    assert json.loads(record_text) == RECORD
+    assert "Ioana Vărzaru-Kowalczyk" in record_text  # readable, not \u-escaped
+
+
+def test_the_default_handling_conditions_are_signed(
+    cli: Cli, world: World, record_file: Path, tmp_path: Path
+) -> None:
+    out = sealed(cli, world, record_file, tmp_path / "e.json")
+    claims = open_as(cli, world, XB, out, tmp_path / "xb.db", "--json").json()
+    assert claims["handling"] == HandlingConditions().model_dump(mode="json")
+    assert claims["handling"]["tlp"] == "AMBER"
+
+
+# -- refusals of seal --------------------------------------------------------------
+
+
+def test_handling_file_with_an_unknown_member(
+    cli: Cli, world: World, record_file: Path, tmp_path: Path
+) -> None:
+    handling = tmp_path / "handling.json"
+    handling.write_text(json.dumps({"tlp": "AMBER", "colour": "red"}))
+    out = tmp_path / "e.json"
+    result = cli(*seal_args(world, record_file, extra=["--handling", handling, "--out", out]))
+    message = result.error()
+    assert result.err.count("\n") == 1
+    assert message.startswith(f"handling conditions file {str(handling)!r} is invalid: ")
+    assert "unknown member 'colour' (known members: tlp, handling_code," in message
+    assert result.out == ""
+    assert not out.exists()
+
+
+def test_handling_file_lists_every_problem_on_one_line(
+    cli: Cli, world: World, record_file: Path, tmp_path: Path
+) -> None:
+    handling = tmp_path / "handling.json"
+    handling.write_text(
+        json.dumps({"tlp": "red", "retention": {"max_days": "180", "days": 1}, "x": 1})
+    )
+    message = cli(*seal_args(world, record_file, extra=["--handling", handling])).error()
+    assert "tlp: Input should be 'CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT' or 'RED'" in message
+    assert "retention.max_days: Input should be a valid integer" in message
+    assert "unknown member 'retention.days'" in message
+    assert "unknown member 'x'" in message
+    # strict JSON: a repeated member is refused, not silently resolved
+    handling.write_text('{"tlp": "RED", "tlp": "CLEAR"}')
+    message = cli(*seal_args(world, record_file, extra=["--handling", handling])).error()
+    assert "member name 'tlp' more than once" in message
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"[1, 2]", "is an array; a record is a JSON object"),
+        (b'"subscriber"', "is a string; a record is a JSON object"),
+        (b"42", "is a number; a record is a JSON object"),
+        (b"null", "is null; a record is a JSON object"),
+        (b"true", "is a boolean; a record is a JSON object"),
+        (b'{"msisdn": "1", "msisdn": "2"}', "member name 'msisdn' more than once"),
+        (b'{"n": NaN}', "not finite"),
+        (b"\xef\xbb\xbf{}", "byte order mark"),
+        (b'{"msisdn": ', "is not valid JSON"),
+    ],
+)
+def test_a_record_that_is_not_a_json_object(
+    cli: Cli,
+    world: World,
+    tmp_path: Path,
+    *,
+    content: bytes,
+    expected: str,
+) -> None:
+    record = tmp_path / "record.json"
+    record.write_bytes(content)
+    out = tmp_path / "e.json"
+    result = cli(*seal_args(world, record, extra=["--out", out]))
+    assert expected in result.error()
+    assert result.out == ""
+    assert not out.exists()
+
+
+def test_a_record_on_stdin_that_is_not_an_object(
+    cli: Cli, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_stdin(monkeypatch, b"[]")
+    result = cli(*seal_args(world, "-"))
+    assert "the record on stdin is an array" in result.error()
+    assert result.out == ""
+
+
+def test_seal_to_an_unknown_agency(
+    cli: Cli, world: World, record_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "e.json"
+    result = cli(*seal_args(world, record_file, to=(XB, "XZ-NONE"), extra=["--out", out]))
+    assert "agency 'XZ-NONE' is not in the trust registry" in result.error()
+    assert not out.exists()
+
+
+def test_seal_to_a_suspended_agency(
+    cli: Cli, world: World, record_file: Path, tmp_path: Path
+) -> None:
+    args = seal_args(world, record_file, to=(XC, XB), extra=["--out", tmp_path / "e.json"])
+    args[args.index(world.registry)] = world.suspended_registry
+    message = cli(*args).error()
+    assert f"transfers with agency {XB} are suspended" in message
+    assert not (tmp_path / "e.json").exists()
+
+
+def test_registry_state_refuses_an_older_registry(
+    cli: Cli, world: World, record_file: Path, tmp_path: Path
+) -> None:
+    state = tmp_path / "state.json"
+    newer = seal_args(world, record_file, to=(XC,), extra=["--registry-state", state])
+    newer[newer.index(world.registry)] = world.suspended_registry
+    assert cli(*newer).code == 0
+    older = cli(*seal_args(world, record_file, to=(XC,), extra=["--registry-state", state]))
+    assert "registry serial 1 is older than serial 2" in older.error()
+    assert older.out == ""
+
+
+def test_now_outside_the_registry_validity(
+    cli: Cli, world: World, record_file: Path, tmp_path: Path
+) -> None:
+    late = rfc3339(NOW + timedelta(days=30))
+    assert "expired at" in cli(*seal_args(world, record_file, now=late)).error()
+    early = rfc3339(NOW - timedelta(hours=1))
+    assert "in the future" in cli(*seal_args(world, record_file, now=early)).error()
+    # open verifies the registry at --now as well
+    out = sealed(cli, world, record_file, tmp_path / "e.json")
+    message = refused(open_as(cli, world, XB, out, tmp_path / "xb.db", now=late))
+    assert message.startswith("registry 'safeshare test network' serial 1 expired at")
+
+
+def test_a_pinned_key_that_is_not_the_authority(
+    cli: Cli, world: World, record_file: Path, tmp_path: Path
+) -> None:
+    other = build(NOW, agencies=(XA,))
+    wrong = tmp_path / "other-authority.jwks.json"
+    wrong.write_text(json_text({"keys": [other.authority.public.to_jwk()]}))
+    args = seal_args(world, record_file)
+    args[args.index(world.authority)] = wrong
+    assert "not by the pinned authority key" in cli(*args).error()
+
+
+def test_seal_refuses_to_replace_a_file_without_force(
+    cli: Cli, world: World, record_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "e.json"
+    out.write_text("keep me")
+    assert "already exists" in cli(*seal_args(world, record_file, extra=["--out", out])).error()
+    assert out.read_text() == "keep me"
+    assert cli(*seal_args(world, record_file, extra=["--out", out, "--force"])).code == 0
+    assert json.loads(out.read_bytes())["recipients"]
+
+
+def test_a_record_too_large_for_an_envelope(cli: Cli, world: World, tmp_path: Path) -> None:
+    record = tmp_path / "big.json"
+    # under the record cap, but base64url twice (disclosures, then JWE) outgrows 1 MiB
+    record.write_text(json.dumps({f"call_records_{i}": "x" * 40_000 for i in range(18)}))
+    message = cli(*seal_args(world, record)).error()
+    assert "recipients refuse envelopes over 1048576 bytes" in message
+    record.write_text(json.dumps({"call_records": "x" * (1024 * 1024)}))
+    assert "larger than 1048576 bytes" in cli(*seal_args(world, record)).error()
+
+
+def test_no_record_and_stdin_a_terminal(
+    cli: Cli, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    args = seal_args(world, "placeholder")[:-1]
+    assert "no record given, and stdin is a terminal" in cli(*args).error()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        (
+            "--type",
+            "subscriber_info",
+            "is not a message type; use one of: breach_notification, cannot",
+        ),
+        ("--purpose", "Criminal Investigation", "is not a purpose code"),
+        ("--legal-basis", "Art 7", "is not a legal basis"),
+        ("--case-ref", "", "is not a case reference of 1 to 128 characters"),
+        ("--ttl-days", "91", "91 is not between 1 and 90"),
+        ("--to", "xb-pros", "is not a valid agency id"),
+        ("--now", "29.11.2026", "is not an RFC 3339 time"),
+    ],
+)
+def test_bad_seal_arguments_are_usage_errors(
+    cli: Cli, world: World, record_file: Path, *, option: str, value: str, expected: str
+) -> None:
+    args = seal_args(world, record_file, extra=[option, value])
+    assert expected in cli(*args).usage_error()
+
+
+def test_open_needs_a_replay_database(cli: Cli, world: World, tmp_path: Path) -> None:
+    result = cli("open", *world.common(XB), tmp_path / "e.json")
+    assert "--replay-db" in result.usage_error()
+
+
+# -- refusals of open --------------------------------------------------------------
+
+
+def test_open_refuses_a_tampered_envelope(
+    cli: Cli, world: World, record_file: Path, tmp_path: Path
+) -> None:
+    out = sealed(cli, world, record_file, tmp_path / "e.json")
+    tampered = flip_ciphertext(out, tmp_path / "tampered.json")
+    result = open_as(cli, world, XB, tampered, tmp_path / "xb.db", "--json")
+    message = refused(result)
+    assert result.err.count("\n") == 1
+    assert "does not decrypt with our key" in message
+    # the genuine envelope still opens: the tampered copy used nothing up
+    assert open_as(cli, world, XB, out, tmp_path / "xb.db", "--json").code == 0
+
+
+def test_open_refuses_a_replay(cli: Cli, world: World, record_file: Path, tmp_path: Path) -> None:
+    out = sealed(cli, world, record_file, tmp_path / "e.json")
+    db = tmp_path / "xb.db"
+    first = open_as(cli, world, XB, out, db)
+    assert first.code == 0, first.err
+    message = refused(open_as(cli, world, XB, out, db))
+    assert "this envelope was already opened" in message
+    refused(open_as(cli, world, XB, out, db, "--json"))
+    # with the sqlite:/// form of the same database too
+    refused(open_as(cli, world, XB, out, f"sqlite:///{db}"))
+
+
+def test_open_with_the_wrong_agencys_key(
+    cli: Cli, world: World, record_file: Path, tmp_path: Path
+) -> None:
+    out = sealed(cli, world, record_file, tmp_path / "e.json")
+    message = refused(open_as(cli, world, XC, out, tmp_path / "xc.db", "--json"))
+    assert "this envelope is not addressed to any of our encryption keys" in message
+
+
+def test_open_refuses_an_expired_envelope(
+    cli: Cli, world: World, record_file: Path, tmp_path: Path
+) -> None:
+    out = sealed(cli, world, record_file, tmp_path / "e.json", extra=["--ttl-days", "1"])
+    later = rfc3339(NOW + timedelta(days=2))
+    message = refused(open_as(cli, world, XB, out, tmp_path / "xb.db", now=later))
+    assert message == f"the envelope expired at {(NOW + timedelta(days=1)).isoformat()}"
+    # within the skew after expiry it still opens; beyond the skew it does not
+    just_after = rfc3339(NOW + timedelta(days=1, seconds=299))
+    assert open_as(cli, world, XB, out, tmp_path / "xb.db", now=just_after).code == 0
+    out2 = sealed(cli, world, record_file, tmp_path / "e2.json", extra=["--ttl-days", "1"])
+    result = open_as(
+        cli, world, XB, out2, tmp_path / "xb.db", "--skew-seconds", "0", now=just_after
+    )
+    assert "expired" in refused(result)
+
+
+def test_open_refuses_what_is_not_an_envelope(cli: Cli, world: World, tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.json"
+    bogus.write_bytes(strictjson.dumps({"protected": "e30", "recipients": []}))
+    assert "not a JWE in this profile" in refused(open_as(cli, world, XB, bogus, tmp_path / "d"))
+    missing = tmp_path / "missing.json"
+    assert "does not exist" in refused(open_as(cli, world, XB, missing, tmp_path / "d"))
