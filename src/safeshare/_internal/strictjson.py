@@ -139,7 +139,7 @@ def loads(data: bytes | str, *, what: str, max_bytes: int) -> Any:
         except msgspec.DecodeError as exc:
             raise MalformedInputError(f"{what} is not valid JSON: {exc}") from None
         except RecursionError:
-            raise MalformedInputError(f"{what} is nested too deeply") from None
+            raise OversizedInputError(f"{what} is nested too deeply") from None
     try:
         value = _decoder.decode(text)
     except _DuplicateMemberError as dup:
@@ -156,13 +156,13 @@ def loads(data: bytes | str, *, what: str, max_bytes: int) -> Any:
             f"{what} is not valid JSON: the number {exc} is not finite (no NaN or Infinity)"
         ) from None
     except RecursionError:
-        raise MalformedInputError(f"{what} is nested too deeply") from None
+        raise OversizedInputError(f"{what} is nested too deeply") from None
     except ValueError as exc:  # json.JSONDecodeError, int digit limits
         raise MalformedInputError(f"{what} is not valid JSON: {exc}") from None
     # Each level of nesting needs one '[' or '{', so a text with few of them
     # cannot be too deep; only larger documents are walked.
     if text.count("[") + text.count("{") > MAX_DEPTH and _depth(value, MAX_DEPTH) > MAX_DEPTH:
-        raise MalformedInputError(f"{what} is nested more than {MAX_DEPTH} levels deep")
+        raise OversizedInputError(f"{what} is nested more than {MAX_DEPTH} levels deep")
     return value
 
 

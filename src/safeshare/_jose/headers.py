@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from safeshare._internal import strictjson
 from safeshare._internal.b64 import b64u_decode
-from safeshare.errors import MalformedInputError
+from safeshare.errors import MalformedInputError, OversizedInputError
 
 FORBIDDEN_MEMBERS: Final = frozenset({"jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256", "zip", "crit"})
 MAX_HEADER_BYTES: Final = 4096
@@ -31,6 +31,8 @@ _KID = re.compile(r"[A-Za-z0-9_-]{43}")
 
 def check_kid(kid: object, *, what: str) -> str:
     """A ``kid`` must be an RFC 7638 SHA-256 thumbprint (43 base64url characters)."""
+    if isinstance(kid, str) and len(kid) > MAX_HEADER_BYTES:
+        raise OversizedInputError(f"{what} 'kid' is longer than {MAX_HEADER_BYTES} characters")
     if not isinstance(kid, str) or _KID.fullmatch(kid) is None:
         shown = repr(kid)[:40] if isinstance(kid, str) else type(kid).__name__
         raise MalformedInputError(
@@ -44,7 +46,7 @@ def decode_protected(encoded: object, *, what: str) -> tuple[dict[str, Any], str
     if not isinstance(encoded, str) or not encoded:
         raise MalformedInputError(f"{what} is missing or not a string")
     if len(encoded) > MAX_HEADER_BYTES * 4 // 3 + 4:
-        raise MalformedInputError(f"{what} is larger than {MAX_HEADER_BYTES} bytes")
+        raise OversizedInputError(f"{what} is larger than {MAX_HEADER_BYTES} bytes")
     header = strictjson.loads(
         b64u_decode(encoded, what=what), what=what, max_bytes=MAX_HEADER_BYTES
     )

@@ -33,7 +33,12 @@ from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap
 from safeshare._internal import strictjson
 from safeshare._internal.b64 import b64u_decode, b64u_encode
 from safeshare._jose.headers import check_header, check_kid, decode_protected
-from safeshare.errors import DecryptionError, MalformedInputError, VerificationError
+from safeshare.errors import (
+    DecryptionError,
+    MalformedInputError,
+    OversizedInputError,
+    VerificationError,
+)
 from safeshare.keys import ENC_ALG, DecryptionKey, EncryptionKey
 
 ENC: Final = "A256GCM"
@@ -162,7 +167,7 @@ def parse(doc: Any, *, typ: str, cty: str, max_recipients: int) -> ParsedJWE:
     if not isinstance(recipients, list) or not recipients:
         raise MalformedInputError("the envelope's 'recipients' must be a non-empty array")
     if len(recipients) > max_recipients:
-        raise MalformedInputError(
+        raise OversizedInputError(
             f"the envelope has {len(recipients)} recipients; the limit is {max_recipients}"
         )
     entries = []

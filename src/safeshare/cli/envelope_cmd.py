@@ -396,12 +396,6 @@ def _seal(args: argparse.Namespace) -> int:
         ttl=ttl,
         now=now,
     )
-    if len(envelope) > MAX_ENVELOPE_BYTES:
-        raise OversizedInputError(
-            f"the sealed envelope is {len(envelope)} bytes; recipients refuse envelopes over "
-            f"{MAX_ENVELOPE_BYTES} bytes",
-            hint="send a smaller record, or split it over several envelopes",
-        )
     if out is None:
         sys.stdout.write(envelope.decode("ascii") + "\n")
         return 0

@@ -173,6 +173,11 @@ def open_envelope(
     except msgspec.ValidationError as exc:
         raise MalformedInputError(f"the signed claims do not match the profile: {exc}") from None
 
+    if not isinstance(claims.record.get("_sd"), list):
+        raise MalformedInputError(
+            "the signed record has no '_sd' array; in this profile the record's fields are "
+            "selectively disclosable (specs/envelope.md section 4)"
+        )
     issued_at = from_unix(claims.iat)
 
     def sender_key(kid: str, _header: dict[str, Any]) -> VerifyKey:
@@ -199,9 +204,7 @@ def open_envelope(
     ):
         raise MalformedInputError("aud and sealed_to must not repeat an entry")
     if recipient.agency not in claims.aud:
-        raise VerificationError(
-            f"this envelope is addressed to {claims.aud}, not to {recipient.agency}"
-        )
+        raise VerificationError(f"this envelope is not addressed to {recipient.agency}")
     if dkey.kid not in claims.sealed_to:
         raise VerificationError(
             "the sender did not seal this envelope to our key: it was re-encrypted by "

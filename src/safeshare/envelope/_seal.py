@@ -17,6 +17,7 @@ from safeshare.envelope._profile import (
     DECOYS,
     DEFAULT_TTL,
     ENVELOPE_TYP,
+    MAX_ENVELOPE_BYTES,
     MAX_RECIPIENTS,
     MAX_TTL,
     MESSAGE_TYPES,
@@ -140,7 +141,14 @@ def seal_with_randomness(
     envelope = jwe.encrypt(
         token.encode("ascii"), enc_keys, typ=ENVELOPE_TYP, cty=SD_JWT_TYP, randbytes=randbytes
     )
-    return strictjson.dumps(envelope)
+    out = strictjson.dumps(envelope)
+    if len(out) > MAX_ENVELOPE_BYTES:
+        raise UsageError(
+            f"the sealed envelope would be {len(out)} bytes; recipients refuse envelopes over "
+            f"{MAX_ENVELOPE_BYTES} bytes",
+            hint="send a smaller record, or split it over several envelopes",
+        )
+    return out
 
 
 def _check_claims_shape(claims: dict[str, Any]) -> None:
