@@ -1,0 +1,4 @@
+"""Benchmarks for safeshare (not part of the installed package).
+
+Run ``python -m benchmarks.run --help``; see ``benchmarks/README.md``.
+"""
