@@ -11,9 +11,11 @@
   unprotected header: ``alg``, ``kid``, ``epk`` only. No shared unprotected
   header, no ``aad``, no ``zip``, no ``crit``, no embedded keys.
 
-Tampering with a per-recipient header cannot go unnoticed: a changed ``epk``
-or ``kid`` yields a different key-encryption key, and AES Key Wrap's
-integrity check fails.
+Tampering with *our own* recipient entry cannot go unnoticed: a changed
+``epk`` or ``kid`` yields a different key-encryption key, and AES Key Wrap's
+integrity check fails. Other recipients' entries are not protected for us
+(RFC 7516 has no such binding): a damaged co-recipient entry does not stop
+us from opening; it only stops that co-recipient.
 """
 
 from __future__ import annotations
