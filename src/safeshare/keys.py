@@ -260,13 +260,28 @@ def public_key_from_jwk(jwk: Mapping[str, Any]) -> VerifyKey | EncryptionKey:
 
 
 class _PrivateKey:
-    """Shared behaviour of private keys: no pickling, no secrets in repr."""
+    """Shared behaviour of private keys: no pickling, no secrets in repr,
+    raw material only with :data:`SECRET_KEY_ACCESS`."""
 
-    __slots__ = ()
+    __slots__ = ("_key", "_public")
+    _key: ed25519.Ed25519PrivateKey | x25519.X25519PrivateKey
+    _public: VerifyKey | EncryptionKey
 
     @property
     def kid(self) -> str:
-        raise NotImplementedError
+        """The RFC 7638 thumbprint of the public key."""
+        return self._public.kid
+
+    def private_bytes(self, access: SecretKeyAccess) -> bytes:
+        """The raw 32-byte private key. Requires :data:`SECRET_KEY_ACCESS`."""
+        _check_access(access)
+        return self._key.private_bytes_raw()
+
+    def to_private_jwk(self, access: SecretKeyAccess) -> dict[str, str]:
+        """The private JWK (with ``d``). Requires :data:`SECRET_KEY_ACCESS`."""
+        jwk = self._public.to_jwk()
+        jwk["d"] = b64u_encode(self.private_bytes(access))
+        return jwk
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(kid={self.kid!r})"
@@ -284,7 +299,9 @@ class _PrivateKey:
 class SigningKey(_PrivateKey):
     """An agency's Ed25519 signing key. Signs; never shows its secret."""
 
-    __slots__ = ("_key", "_public")
+    __slots__ = ()
+    _key: ed25519.Ed25519PrivateKey
+    _public: VerifyKey
 
     def __init__(self, key: ed25519.Ed25519PrivateKey) -> None:
         self._key = key
@@ -304,10 +321,6 @@ class SigningKey(_PrivateKey):
             raise MalformedInputError("not a valid 32-byte Ed25519 private key") from None
 
     @property
-    def kid(self) -> str:
-        return self._public.kid
-
-    @property
     def public(self) -> VerifyKey:
         return self._public
 
@@ -315,22 +328,13 @@ class SigningKey(_PrivateKey):
         """Ed25519 signature over *data* (deterministic, RFC 8032)."""
         return self._key.sign(data)
 
-    def private_bytes(self, access: SecretKeyAccess) -> bytes:
-        """The raw 32-byte seed. Requires :data:`SECRET_KEY_ACCESS`."""
-        _check_access(access)
-        return self._key.private_bytes_raw()
-
-    def to_private_jwk(self, access: SecretKeyAccess) -> dict[str, str]:
-        """The private JWK (with ``d``). Requires :data:`SECRET_KEY_ACCESS`."""
-        jwk = self._public.to_jwk()
-        jwk["d"] = b64u_encode(self.private_bytes(access))
-        return jwk
-
 
 class DecryptionKey(_PrivateKey):
     """An agency's X25519 key that opens envelopes sealed to it."""
 
-    __slots__ = ("_key", "_public")
+    __slots__ = ()
+    _key: x25519.X25519PrivateKey
+    _public: EncryptionKey
 
     def __init__(self, key: x25519.X25519PrivateKey) -> None:
         self._key = key
@@ -350,10 +354,6 @@ class DecryptionKey(_PrivateKey):
             raise MalformedInputError("not a valid 32-byte X25519 private key") from None
 
     @property
-    def kid(self) -> str:
-        return self._public.kid
-
-    @property
     def public(self) -> EncryptionKey:
         return self._public
 
@@ -369,17 +369,6 @@ class DecryptionKey(_PrivateKey):
             raise VerificationError(
                 "the ephemeral key is a low-order X25519 point (all-zero shared secret)"
             ) from None
-
-    def private_bytes(self, access: SecretKeyAccess) -> bytes:
-        """The raw 32-byte private key. Requires :data:`SECRET_KEY_ACCESS`."""
-        _check_access(access)
-        return self._key.private_bytes_raw()
-
-    def to_private_jwk(self, access: SecretKeyAccess) -> dict[str, str]:
-        """The private JWK (with ``d``). Requires :data:`SECRET_KEY_ACCESS`."""
-        jwk = self._public.to_jwk()
-        jwk["d"] = b64u_encode(self.private_bytes(access))
-        return jwk
 
 
 def _private_key_from_jwk(jwk: Mapping[str, Any]) -> SigningKey | DecryptionKey:
