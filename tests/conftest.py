@@ -7,7 +7,7 @@ change something build their own copy with the helpers below.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +26,7 @@ from safeshare.registry import (
     TrustRegistry,
     sign_registry,
 )
+from tests.pg import PostgresServer, StoreFactory, postgres_server_for_session
 
 #: The fixed "current time" of the test suite.
 NOW: Final = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -191,3 +192,44 @@ def saved_keyfile(tmp_path_factory: pytest.TempPathFactory, xa_keys: AgencyKeySe
     path = tmp_path_factory.mktemp("keyfile") / "xa-npol.jwe"
     xa_keys.save(path, PASSPHRASE)
     return path
+
+
+# -- storage back ends (see tests/pg.py) --------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the session: SAFESHARE_TEST_POSTGRES_URL, else a
+    throwaway cluster; skipped if PostgreSQL is not installed (failed instead when
+    SAFESHARE_REQUIRE_POSTGRES=1)."""
+    yield from postgres_server_for_session()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """The URL of a database created for the session (shared by every test)."""
+    return postgres_server.url
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """The session database's URL with a new, empty schema as its search_path
+    (dropped after the test): the test sees only its own tables."""
+    url = postgres_server.create_schema()
+    try:
+        yield url
+    finally:
+        postgres_server.drop_schema(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
+    """Opens stores on one fresh database; the test runs once per back end."""
+    if request.param == "sqlite":
+        factory = StoreFactory("sqlite", str(tmp_path / "safeshare.db"))
+    else:
+        factory = StoreFactory("postgresql", request.getfixturevalue("fresh_postgres_url"))
+    try:
+        yield factory
+    finally:
+        factory.close_all()

@@ -5,9 +5,10 @@ audit log (Merkle tree nodes, checkpoints) will use the same :class:`Store`.
 
 * :func:`open_store` opens a database: a file path or ``sqlite:///abs/path``
   gives the embedded SQLite back end (:mod:`safeshare.storage.sqlite`);
-  ``postgresql://...`` is reserved for the PostgreSQL back end, which is not
-  written yet (it raises :class:`~safeshare.errors.UsageError` for now; that
-  is a temporary state of the project).
+  ``postgresql://user:password@host:port/dbname`` gives the PostgreSQL back
+  end (:mod:`safeshare.storage.postgres`, psycopg 3 from the ``postgres``
+  extra, imported only then) for several instances sharing one database.
+  Components see the same contract on both.
 * :meth:`Store.transaction` runs a block atomically: commit on success (the
   block returns only after the commit is durable), rollback on any exception.
   Write transactions take the write lock up front, so concurrent writers in

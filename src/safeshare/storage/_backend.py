@@ -13,8 +13,11 @@ the audit log) never talk to a database driver. They use a
   fsyncs the log on every commit).
 * A write transaction takes the database's write lock when it *starts*, so
   two writers serialize instead of one failing half-way (SQLite ``BEGIN
-  IMMEDIATE``; PostgreSQL row locks and unique indexes do the same job).
+  IMMEDIATE``; PostgreSQL a transaction-scoped advisory lock taken right
+  after ``BEGIN ... READ COMMITTED``, see :mod:`safeshare.storage.postgres`).
   A read transaction sees one consistent snapshot and may not write.
+* A statement that fails inside a block raises; let it leave the block (on
+  PostgreSQL the transaction is aborted by then and can only roll back).
 * SQL is written once, with ``?`` placeholders, in the common subset of
   SQLite and PostgreSQL (``INSERT ... ON CONFLICT ... DO NOTHING`` /
   ``DO UPDATE``, row values, ``LIMIT``). A PostgreSQL back end rewrites the
@@ -79,7 +82,7 @@ class Cursor(Protocol):
 
 
 class Backend(Protocol):
-    """A database driver adapter (SQLite now, PostgreSQL next).
+    """A database driver adapter (SQLite, PostgreSQL).
 
     Implementations must be safe to share between threads, must translate
     every driver error to :class:`~safeshare.errors.StorageError`, and must

@@ -194,17 +194,21 @@ def open_store(
       (percent-encoding allowed): an SQLite database, see
       :class:`~safeshare.storage.sqlite.SQLiteBackend` for its durability and
       concurrency guarantees;
-    * ``postgresql://...`` / ``postgres://...``: reserved for the PostgreSQL
-      back end. **For now this raises** :class:`~safeshare.errors.UsageError`;
-      the back end (psycopg 3, the ``postgres`` extra) is a planned issue and
-      this refusal is a temporary state, not the intended behaviour.
+    * ``postgresql://user:password@host:port/dbname`` (or ``postgres://``):
+      a database on a PostgreSQL server, see
+      :class:`~safeshare.storage.postgres.PostgresBackend`. It needs psycopg 3
+      (``pip install 'safeshare[postgres]'``; without it this raises
+      :class:`~safeshare.errors.UsageError` saying so), which is imported
+      only here. The database must exist (safeshare creates tables, not
+      databases).
 
     *busy_timeout* is how many seconds a transaction waits for a lock held by
     another connection or process before failing with
     :class:`~safeshare.errors.StorageError`.
 
     The returned store is ready: the file exists, it is in WAL mode and it is
-    a safeshare database. Close it with :meth:`Store.close` (or ``with``).
+    a safeshare database, or the PostgreSQL server answered and the database
+    is usable. Close it with :meth:`Store.close` (or ``with``).
     """
     if isinstance(location, os.PathLike):
         return Store(SQLiteBackend(location, busy_timeout=busy_timeout))
@@ -222,11 +226,24 @@ def open_store(
             )
         return Store(SQLiteBackend(unquote(parts.path), busy_timeout=busy_timeout))
     if scheme in ("postgresql", "postgres"):
-        raise UsageError(
-            "PostgreSQL support needs the 'postgres' extra and the PostgreSQL back end, "
-            "which this version of safeshare does not have yet; use an SQLite file for now"
-        )
+        return Store(_postgres_backend(location, busy_timeout=busy_timeout))
     raise UsageError(
         f"unknown store URL scheme {parts.scheme!r}; use a file path, sqlite:///path "
         "or postgresql://..."
     )
+
+
+def _postgres_backend(url: str, *, busy_timeout: float) -> Backend:
+    """Import the PostgreSQL back end (and so psycopg) only when it is asked for."""
+    try:
+        from safeshare.storage.postgres import PostgresBackend  # noqa: PLC0415
+    except ImportError as exc:
+        name = getattr(exc, "name", None) or ""
+        if not (name.startswith("psycopg") or "libpq" in str(exc) or "pq wrapper" in str(exc)):
+            raise
+        raise UsageError(
+            "PostgreSQL support needs psycopg 3, which cannot be imported here "
+            f"({exc}): pip install 'safeshare[postgres]'",
+            hint="or use an SQLite file (a path) as the store location",
+        ) from None
+    return PostgresBackend(url, busy_timeout=busy_timeout)

@@ -1,4 +1,8 @@
-"""The replay cache: exactly-once acceptance, purging, validation, concurrency."""
+"""The replay cache: exactly-once acceptance, purging, validation, concurrency.
+
+Every test that touches a database runs on SQLite and on PostgreSQL (the
+``cache`` / ``store`` / ``store_factory`` fixtures are parametrized).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,6 @@ import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +24,9 @@ from safeshare.errors import (
     SafeShareError,
     UsageError,
 )
-from safeshare.storage import ReplayCache, Store, open_store
+from safeshare.storage import Migration, ReplayCache, Schema, Store, open_store
 from safeshare.storage.replay import MAX_ID_LENGTH
+from tests.pg import StoreFactory
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 KEEP = NOW + timedelta(minutes=10)
@@ -67,10 +71,10 @@ def test_ids_compare_exactly(cache: ReplayCache) -> None:
     cache.check_and_record("XA-NPOL", "AbC ", DIGEST, KEEP, now=NOW)
 
 
-def test_replay_survives_reopening(db_path: Path) -> None:
-    with open_store(db_path) as store:
+def test_replay_survives_reopening(store_factory: StoreFactory) -> None:
+    with store_factory() as store:
         ReplayCache(store).check_and_record("XA-NPOL", "jti-1", DIGEST, KEEP, now=NOW)
-    with open_store(db_path) as store, pytest.raises(ReplayError, match=ALREADY_OPENED):
+    with store_factory() as store, pytest.raises(ReplayError, match=ALREADY_OPENED):
         ReplayCache(store).check_and_record("XA-NPOL", "jti-1", DIGEST, KEEP, now=NOW)
 
 
@@ -200,9 +204,9 @@ def test_keep_until_in_the_past_is_refused(cache: ReplayCache) -> None:
     assert cache.contains("XA", "j")
 
 
-def test_cache_needs_a_store(db_path: Path) -> None:
+def test_cache_needs_a_store(store_factory: StoreFactory) -> None:
     with pytest.raises(UsageError, match="Store"):
-        ReplayCache(str(db_path))  # type: ignore[arg-type]
+        ReplayCache(store_factory.location)  # type: ignore[arg-type]
 
 
 # -- concurrency ---------------------------------------------------------------
@@ -229,13 +233,13 @@ def test_threads_racing_on_one_jti_accept_it_once(store: Store) -> None:
     assert sorted(outcomes) == ["accepted"] + ["replay"] * (n - 1)
 
 
-def test_threads_with_separate_stores_accept_each_jti_once(db_path: Path) -> None:
+def test_threads_with_separate_stores_accept_each_jti_once(store_factory: StoreFactory) -> None:
     n = 6
     barrier = threading.Barrier(n)
 
     def attempt() -> list[str]:
         accepted = []
-        with open_store(db_path) as store:
+        with store_factory() as store:
             cache = ReplayCache(store)
             barrier.wait(timeout=30)
             for k in range(10):
@@ -254,18 +258,39 @@ SHARED_JTIS = [f"shared-{k}" for k in range(8)]
 OWN_JTIS = 5
 
 
+#: Not idempotent: a second application would fail (table exists) or insert twice.
+COUNTER = Schema(
+    "counter",
+    (
+        Migration(
+            1,
+            sqlite=(
+                "CREATE TABLE safeshare_counter (n INTEGER NOT NULL)",
+                "INSERT INTO safeshare_counter (n) VALUES (1)",
+            ),
+            postgresql=(
+                "CREATE TABLE safeshare_counter (n BIGINT NOT NULL)",
+                "INSERT INTO safeshare_counter (n) VALUES (1)",
+            ),
+        ),
+    ),
+)
+
+
 def _process_worker(
-    path: str, index: int, barrier: Any, results: multiprocessing.Queue[Any]
+    location: str, index: int, barrier: Any, results: multiprocessing.Queue[Any]
 ) -> None:
-    """Runs in a spawned process: open the database and race for every jti."""
+    """Runs in a spawned process: open the fresh database, set up the tables at
+    the same moment as the others, then race for every jti."""
     accepted: list[str] = []
     replayed: list[str] = []
     problems: list[str] = []
     finished = False
     try:
-        with open_store(path) as store:
-            cache = ReplayCache(store)
+        with open_store(location) as store:
             barrier.wait(timeout=60)
+            store.ensure_schema(COUNTER)
+            cache = ReplayCache(store)
             jtis = [f"p{index}-{k}" for k in range(OWN_JTIS)]
             mixed = [x for pair in zip(SHARED_JTIS, jtis, strict=False) for x in pair]
             mixed += SHARED_JTIS[len(jtis) :]
@@ -285,14 +310,15 @@ def _process_worker(
         results.put((index, accepted, replayed, problems))
 
 
-def test_processes_racing_accept_each_jti_exactly_once(db_path: Path) -> None:
-    """Spawned processes open the same fresh file at once and race for jtis."""
+def test_processes_racing_accept_each_jti_exactly_once(store_factory: StoreFactory) -> None:
+    """Spawned processes, each with its own store on the same fresh database,
+    apply the schemas at the same moment (exactly once) and race for jtis."""
     n = 4
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(n)
     results: multiprocessing.Queue[Any] = ctx.Queue()
     procs = [
-        ctx.Process(target=_process_worker, args=(str(db_path), i, barrier, results))
+        ctx.Process(target=_process_worker, args=(store_factory.location, i, barrier, results))
         for i in range(n)
     ]
     for p in procs:
@@ -326,7 +352,11 @@ def test_processes_racing_accept_each_jti_exactly_once(db_path: Path) -> None:
             assert replayed[f"p{i}-{k}"] == 0
     assert sum(accepted.values()) == len(SHARED_JTIS) + n * OWN_JTIS
 
-    with open_store(db_path) as store:
+    with store_factory() as store:
         cache = ReplayCache(store)
         assert all(cache.contains("XA-NPOL", j) for j in accepted)
         assert cache.purge_expired(now=KEEP + timedelta(seconds=1)) == sum(accepted.values())
+        with store.transaction(write=False) as cur:
+            assert cur.execute("SELECT n FROM safeshare_counter") == [(1,)]
+            rows = cur.execute("SELECT component, version FROM safeshare_schema ORDER BY 1")
+        assert rows == [("counter", 1), ("replay", 1)]

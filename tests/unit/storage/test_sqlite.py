@@ -1,4 +1,7 @@
-"""The SQLite back end: files, pragmas, transactions and error translation."""
+"""What only the SQLite back end has: files, pragmas, application id, file locks.
+
+The transaction contract both back ends share is tested in test_transactions.py.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ import contextlib
 import os
 import sqlite3
 import stat
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -20,6 +22,13 @@ from safeshare.storage.sqlite import APPLICATION_ID, SQLiteBackend
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=1)
+
+
+@pytest.fixture
+def store(db_path: Path) -> Iterator[Store]:
+    """SQLite only (overrides the two-back-end ``store`` of conftest.py)."""
+    with open_store(db_path) as s:
+        yield s
 
 
 @pytest.fixture
@@ -172,59 +181,7 @@ def test_too_old_sqlite_is_refused(db_path: Path, monkeypatch: pytest.MonkeyPatc
         SQLiteBackend(db_path)
 
 
-# -- transactions --------------------------------------------------------------
-
-
-def test_commit_is_visible_to_another_connection(store: Store, db_path: Path) -> None:
-    _make_table(store)
-    with _raw(db_path) as other:
-        assert other.execute("SELECT k, v FROM t").fetchall() == [("a", 1)]
-
-
-class BoomError(Exception):
-    pass
-
-
-def _change_then_fail(store: Store) -> None:
-    with store.transaction(write=True) as cur:
-        cur.execute("UPDATE t SET v = ? WHERE k = ?", (2, "a"))
-        cur.execute("INSERT INTO t (k, v) VALUES (?, ?)", ("b", 3))
-        cur.executemany("INSERT INTO t (k, v) VALUES (?, ?)", [("c", 4), ("d", 5)])
-        assert cur.rowcount == 2
-        assert len(cur.execute("SELECT k FROM t")) == 4  # visible inside the block
-        raise BoomError
-
-
-def test_exception_in_block_rolls_everything_back(store: Store) -> None:
-    _make_table(store)
-    with pytest.raises(BoomError):
-        _change_then_fail(store)
-    assert _rows(store) == [("a", 1)]
-    with store.transaction(write=True) as cur:  # the connection is still usable
-        cur.execute("INSERT INTO t (k, v) VALUES (?, ?)", ("b", 2))
-    assert _rows(store) == [("a", 1), ("b", 2)]
-
-
-def _insert_then_violate(store: Store) -> None:
-    with store.transaction(write=True) as cur:
-        cur.execute("INSERT INTO t (k, v) VALUES (?, ?)", ("b", 2))
-        cur.execute("INSERT INTO t (k, v) VALUES (?, ?)", ("a", 9))
-
-
-def test_failed_statement_rolls_back_the_whole_block(store: Store) -> None:
-    _make_table(store)
-    with pytest.raises(StorageError, match="UNIQUE"):
-        _insert_then_violate(store)
-    assert _rows(store) == [("a", 1)]
-
-
-def test_sql_errors_are_storage_errors(store: Store) -> None:
-    with (
-        pytest.raises(StorageError, match="no such table") as info,
-        store.transaction(write=False) as cur,
-    ):
-        cur.execute("SELECT * FROM nope")
-    assert isinstance(info.value.__cause__, sqlite3.OperationalError)
+# -- file locks (as another process holds them) ------------------------------
 
 
 def test_write_transaction_takes_the_write_lock_at_begin(store: Store, db_path: Path) -> None:
@@ -241,85 +198,6 @@ def test_read_transaction_takes_no_write_lock(store: Store, db_path: Path) -> No
     with store.transaction(write=False), _raw(db_path) as other:
         other.execute("BEGIN IMMEDIATE")
         other.execute("ROLLBACK")
-
-
-def test_concurrent_read_modify_write_loses_no_update(store: Store) -> None:
-    _make_table(store)
-    n = 8
-    barrier = threading.Barrier(n)
-
-    def increment() -> None:
-        barrier.wait(timeout=30)
-        with store.transaction(write=True) as cur:
-            (value,) = cur.execute("SELECT v FROM t WHERE k = ?", ("a",))[0]
-            cur.execute("UPDATE t SET v = ? WHERE k = ?", (value + 1, "a"))
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        for future in [pool.submit(increment) for _ in range(n)]:
-            future.result(timeout=60)
-    assert _rows(store) == [("a", 1 + n)]
-
-
-def test_read_transaction_cannot_write(store: Store) -> None:
-    _make_table(store)
-    with (
-        pytest.raises(UsageError, match="read-only transaction"),
-        store.transaction(write=False) as cur,
-    ):
-        cur.execute("INSERT INTO t (k, v) VALUES (?, ?)", ("b", 2))
-    assert _rows(store) == [("a", 1)]
-    with store.transaction(write=True) as cur:  # the same connection writes again
-        cur.execute("INSERT INTO t (k, v) VALUES (?, ?)", ("b", 2))
-    assert _rows(store) == [("a", 1), ("b", 2)]
-
-
-def test_transactions_do_not_nest(store: Store) -> None:
-    with (
-        store.transaction(write=False),
-        pytest.raises(UsageError, match="do not nest"),
-        store.transaction(write=True),
-    ):
-        pass
-
-
-def test_cursor_is_dead_after_its_block(store: Store) -> None:
-    with store.transaction(write=False) as cur:
-        pass
-    with pytest.raises(UsageError, match="transaction has ended"):
-        cur.execute("SELECT 1")
-
-
-def test_write_flag_must_be_a_bool(store: Store) -> None:
-    with pytest.raises(UsageError), store.transaction(write=1):  # type: ignore[arg-type]
-        pass
-
-
-def test_closed_store_refuses_work(db_path: Path) -> None:
-    store = open_store(db_path)
-    store.close()
-    store.close()  # idempotent
-    assert store.closed
-    with pytest.raises(UsageError, match="closed"), store.transaction(write=False):
-        pass
-
-
-def test_close_inside_a_transaction_lets_it_finish(store: Store, db_path: Path) -> None:
-    _make_table(store)
-    with store.transaction(write=True) as cur:
-        store.close()
-        cur.execute("INSERT INTO t (k, v) VALUES (?, ?)", ("b", 2))
-    with open_store(db_path) as again:
-        assert _rows(again) == [("a", 1), ("b", 2)]
-
-
-def test_store_is_refused_after_fork(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_pid = os.getpid()
-    monkeypatch.setattr(os, "getpid", lambda: real_pid + 1)
-    with pytest.raises(UsageError, match="another process"), store.transaction(write=False):
-        pass
-
-
-# -- locking -------------------------------------------------------------------
 
 
 def test_locked_database_is_a_storage_error(db_path: Path) -> None:

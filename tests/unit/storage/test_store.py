@@ -1,36 +1,29 @@
-"""Store: locations, versioned schemas, and the back-end contract."""
+"""Store: SQLite locations, versioned schemas (on both back ends), placeholders."""
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
 
 import pytest
 
 from safeshare.errors import StorageError, UsageError
 from safeshare.storage import (
-    Backend,
     Migration,
     ReplayCache,
-    Row,
     Schema,
-    SQLParam,
     Store,
     open_store,
 )
 from safeshare.storage._backend import qmark_to_pyformat
 from safeshare.storage._store import SCHEMA_LOCK_KEY
-from safeshare.storage.replay import REPLAY_SCHEMA
+from tests.pg import StoreFactory
 
 
-def _step(version: int, *sqlite: str) -> Migration:
-    return Migration(version=version, sqlite=sqlite, postgresql=("SELECT 1",))
+def _step(version: int, *statements: str) -> Migration:
+    """A migration whose SQL is the same in both dialects."""
+    return Migration(version=version, sqlite=statements, postgresql=statements)
 
 
 #: Not idempotent on purpose: applying it twice would fail or insert twice.
@@ -59,6 +52,33 @@ def _versions(store: Store) -> dict[str, int]:
     with store.transaction(write=False) as cur:
         rows = cur.execute("SELECT component, version FROM safeshare_schema")
     return {str(c): int(v) for c, v in rows}
+
+
+def _table_exists(store: Store, name: str) -> bool:
+    with store.transaction(write=False) as cur:
+        if store.dialect == "sqlite":
+            return bool(cur.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)))
+        return bool(
+            cur.execute(
+                "SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = ?",
+                (name,),
+            )
+        )
+
+
+def _indexes(store: Store, table: str) -> set[str]:
+    with store.transaction(write=False) as cur:
+        if store.dialect == "sqlite":
+            rows = cur.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", (table,)
+            )
+        else:
+            rows = cur.execute(
+                "SELECT indexname FROM pg_indexes "
+                "WHERE schemaname = current_schema() AND tablename = ?",
+                (table,),
+            )
+    return {str(r[0]) for r in rows}
 
 
 # -- open_store ----------------------------------------------------------------
@@ -93,15 +113,6 @@ def test_bad_sqlite_urls(url: str) -> None:
         open_store(url)
 
 
-@pytest.mark.parametrize(
-    "url", ["postgresql://u:secret@db/safeshare", "postgres://u:secret@db/safeshare"]
-)
-def test_postgresql_is_reserved(url: str) -> None:
-    with pytest.raises(UsageError, match="'postgres' extra") as info:
-        open_store(url)
-    assert "secret" not in info.value.message
-
-
 def test_unknown_scheme() -> None:
     with pytest.raises(UsageError, match="unknown store URL scheme 'mysql'"):
         open_store("mysql://db/x")
@@ -112,46 +123,38 @@ def test_location_must_be_text_or_path() -> None:
         open_store(b"/tmp/x.db")  # type: ignore[arg-type]
 
 
-# -- schemas -------------------------------------------------------------------
+# -- schemas (on both back ends) ----------------------------------------------
 
 
-def test_schema_is_applied_once_per_database(db_path: Path) -> None:
-    with open_store(db_path) as store:
+def test_schema_is_applied_once_per_database(store_factory: StoreFactory) -> None:
+    with store_factory() as store:
         store.ensure_schema(COUNTER_V1)
         store.ensure_schema(COUNTER_V1)
         assert _counter(store) == [1]
-    with open_store(db_path) as store:  # a new store finds the work done
+    with store_factory() as store:  # a new store finds the work done
         store.ensure_schema(COUNTER_V1)
         assert _counter(store) == [1]
         assert _versions(store) == {"counter": 1}
 
 
-def test_known_schema_needs_no_lock_again(db_path: Path) -> None:
+def test_known_schema_needs_no_lock_again(store_factory: StoreFactory) -> None:
     """After the first call, ensure_schema costs nothing (no write lock taken)."""
-    with open_store(db_path, busy_timeout=0) as store:
+    store = store_factory(busy_timeout=0)
+    store.ensure_schema(COUNTER_V1)
+    holder = store_factory()
+    with holder.transaction(write=True):  # another connection holds the write lock
         store.ensure_schema(COUNTER_V1)
-        with contextlib.closing(sqlite3.connect(db_path, isolation_level=None)) as other:
-            other.execute("BEGIN IMMEDIATE")
-            try:
-                store.ensure_schema(COUNTER_V1)
-                with pytest.raises(StorageError, match="locked"):
-                    store.ensure_schema(COUNTER_V2)
-            finally:
-                other.execute("ROLLBACK")
-        store.ensure_schema(COUNTER_V2)
-        assert _counter(store) == [1, 2]
+        with pytest.raises(StorageError, match="locked"):
+            store.ensure_schema(COUNTER_V2)
+    store.ensure_schema(COUNTER_V2)
+    assert _counter(store) == [1, 2]
 
 
 def test_replay_schema_is_recorded(store: Store) -> None:
     ReplayCache(store)
     ReplayCache(store)
     assert _versions(store) == {"replay": 1}
-    with store.transaction(write=False) as cur:
-        indexes = cur.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?",
-            ("safeshare_replay",),
-        )
-    assert ("safeshare_replay_keep_until",) in indexes
+    assert "safeshare_replay_keep_until" in _indexes(store, "safeshare_replay")
 
 
 def test_components_are_independent(store: Store) -> None:
@@ -160,19 +163,19 @@ def test_components_are_independent(store: Store) -> None:
     assert _versions(store) == {"replay": 1, "counter": 1}
 
 
-def test_upgrade_runs_only_the_missing_migrations(db_path: Path) -> None:
-    with open_store(db_path) as store:
+def test_upgrade_runs_only_the_missing_migrations(store_factory: StoreFactory) -> None:
+    with store_factory() as store:
         store.ensure_schema(COUNTER_V1)
-    with open_store(db_path) as store:
+    with store_factory() as store:
         store.ensure_schema(COUNTER_V2)
         assert _counter(store) == [1, 2]
         assert _versions(store) == {"counter": 2}
 
 
-def test_newer_database_is_refused_not_downgraded(db_path: Path) -> None:
-    with open_store(db_path) as store:
+def test_newer_database_is_refused_not_downgraded(store_factory: StoreFactory) -> None:
+    with store_factory() as store:
         store.ensure_schema(COUNTER_V2)
-    with open_store(db_path) as store:
+    with store_factory() as store:
         with pytest.raises(StorageError, match="knows only up to version 1") as info:
             store.ensure_schema(COUNTER_V1)
         assert info.value.hint is not None
@@ -194,20 +197,19 @@ def test_failed_migration_leaves_nothing_behind(store: Store) -> None:
     )
     with pytest.raises(StorageError, match="no_such_table"):
         store.ensure_schema(broken)
-    with store.transaction(write=False) as cur:
-        tables = cur.execute("SELECT name FROM sqlite_master WHERE name = 'safeshare_broken'")
-    assert tables == []
+    assert not _table_exists(store, "safeshare_broken")
     assert _versions(store) == {"counter": 1}
+    store.ensure_schema(COUNTER_V2)  # the store is still usable
 
 
-def test_concurrent_first_opens_apply_the_schema_once(db_path: Path) -> None:
-    """Eight stores (as eight processes would) race to set up a fresh file."""
+def test_concurrent_first_opens_apply_the_schema_once(store_factory: StoreFactory) -> None:
+    """Eight stores (as eight processes would) race to set up a fresh database."""
     n = 8
     barrier = threading.Barrier(n)
 
     def worker() -> None:
         barrier.wait(timeout=30)
-        with open_store(db_path) as store:
+        with store_factory() as store:
             store.ensure_schema(COUNTER_V1)
             ReplayCache(store)
 
@@ -215,9 +217,36 @@ def test_concurrent_first_opens_apply_the_schema_once(db_path: Path) -> None:
         futures = [pool.submit(worker) for _ in range(n)]
         for future in futures:
             future.result(timeout=60)  # re-raises a worker's exception
-    with open_store(db_path) as store:
+    with store_factory() as store:
         assert _counter(store) == [1]
         assert _versions(store) == {"counter": 1, "replay": 1}
+
+
+def test_each_dialect_gets_its_own_ddl(store: Store) -> None:
+    ReplayCache(store)
+    with store.transaction(write=False) as cur:
+        if store.dialect == "sqlite":
+            (sql,) = cur.execute(
+                "SELECT sql FROM sqlite_master WHERE name = ?", ("safeshare_replay",)
+            )[0]
+            assert "WITHOUT ROWID" in sql
+        else:
+            columns = cur.execute(
+                "SELECT column_name, data_type, collation_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = ? "
+                "ORDER BY ordinal_position",
+                ("safeshare_replay",),
+            )
+            assert columns == [
+                ("iss", "text", "C"),
+                ("jti", "text", "C"),
+                ("content_digest", "text", None),
+                ("keep_until", "bigint", None),
+            ]
+
+
+def test_schema_lock_key_is_a_bigint() -> None:
+    assert -(2**63) <= SCHEMA_LOCK_KEY < 2**63
 
 
 def test_ensure_schema_takes_a_schema(store: Store) -> None:
@@ -241,70 +270,6 @@ def test_migrations_are_numbered_without_gaps() -> None:
 def test_migrations_need_both_dialects() -> None:
     with pytest.raises(UsageError, match="both SQLite and PostgreSQL"):
         Schema("x", (Migration(1, sqlite=("SELECT 1",), postgresql=()),))
-
-
-# -- the back-end contract (a PostgreSQL stand-in) -----------------------------
-
-
-class _RecordingCursor:
-    def __init__(self, log: list[tuple[str, tuple[SQLParam, ...]]]) -> None:
-        self._log = log
-
-    @property
-    def rowcount(self) -> int:
-        return 0
-
-    def execute(self, sql: str, params: Sequence[SQLParam] = ()) -> list[Row]:
-        self._log.append((sql, tuple(params)))
-        return []
-
-    def executemany(self, sql: str, params_seq: Iterable[Sequence[SQLParam]]) -> None:
-        for params in params_seq:
-            self.execute(sql, params)
-
-
-class _FakePostgres:
-    """Speaks the Backend protocol; records SQL instead of running it."""
-
-    def __init__(self) -> None:
-        self.log: list[tuple[str, tuple[SQLParam, ...]]] = []
-        self.closed = False
-
-    @property
-    def dialect(self) -> Literal["postgresql"]:
-        return "postgresql"
-
-    @property
-    def location(self) -> str:
-        return "postgresql://db/safeshare"
-
-    @contextmanager
-    def transaction(self, *, write: bool) -> Iterator[_RecordingCursor]:
-        self.log.append(("BEGIN" if write else "BEGIN READ ONLY", ()))
-        yield _RecordingCursor(self.log)
-        self.log.append(("COMMIT", ()))
-
-    def close(self) -> None:
-        self.closed = True
-
-
-def test_postgresql_dialect_uses_its_ddl_and_the_advisory_lock() -> None:
-    fake = _FakePostgres()
-    backend: Backend = fake
-    with Store(backend) as store:
-        assert store.dialect == "postgresql"
-        ReplayCache(store)
-    assert fake.closed
-    statements = [sql for sql, _ in fake.log]
-    assert statements[0] == "BEGIN"
-    assert fake.log[1] == ("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK_KEY,))
-    assert -(2**63) <= SCHEMA_LOCK_KEY < 2**63
-    for ddl in REPLAY_SCHEMA.migrations[0].postgresql:
-        assert ddl in statements
-    sqlite_create_table = REPLAY_SCHEMA.migrations[0].sqlite[0]
-    assert "WITHOUT ROWID" in sqlite_create_table
-    assert sqlite_create_table not in statements
-    assert statements[-1] == "COMMIT"
 
 
 # -- placeholders --------------------------------------------------------------
