@@ -1,0 +1,630 @@
+"""The append-only audit log: an RFC 9162 Merkle tree on the shared storage layer.
+
+:class:`AuditLog` keeps every :class:`~safeshare.audit.entry.AuditEntry` of
+an agency in a :class:`~safeshare.storage.Store` (SQLite or PostgreSQL) and
+proves things about them to partners and oversight bodies.
+
+Storage (schema component ``"audit"``, :data:`AUDIT_SCHEMA`):
+
+* ``safeshare_audit_entries(idx, data, leaf)``: entry *idx*'s canonical
+  bytes and its leaf hash ``SHA-256(0x00 || data)``;
+* ``safeshare_audit_nodes(level, idx, hash)``: the hash of every *complete*
+  subtree: ``2**level`` leaves starting at leaf ``idx * 2**level``. Such a
+  subtree never changes, so each is written once, in the transaction that
+  appends its last leaf (at most 1 + log2(n) rows per entry, fewer than 2n
+  in all). Any root or proof then needs O(log n) of these rows, fetched by
+  primary key in one query: proof generation never reads the log itself;
+* ``safeshare_audit_meta(name, value)``: the log's ``origin``, so one
+  database is never published under two names.
+
+Guarantees:
+
+* **Durable before acknowledged.** :meth:`AuditLog.append` returns an index
+  only after the transaction holding the entry *and its tree nodes*
+  committed (SQLite: WAL, ``synchronous=FULL``). A failure raises and writes
+  nothing of the batch; the log is left exactly as it was.
+* **Group commit.** Concurrent :meth:`~AuditLog.append` calls in one process
+  share transactions: a caller queues its entry; if no commit is running it
+  becomes the *leader* and commits everything queued, in one transaction and
+  one fsync, otherwise it waits for a leader. Each caller returns (or
+  raises) only once the commit containing its entry succeeded (or failed:
+  then every caller of that batch gets the error and none of the batch is
+  written).
+* **One history across processes.** Indexes are assigned inside the write
+  transaction, under the database's write lock (SQLite ``BEGIN IMMEDIATE``;
+  PostgreSQL: the back end's write lock, plus ``pg_advisory_xact_lock`` on
+  :data:`APPEND_LOCK_KEY` taken here, so the log does not depend on how the
+  back end serializes other writers; both need write transactions at READ
+  COMMITTED isolation, so that the size is read after the lock is granted).
+  The primary keys of both tables back this up: two writers can never both
+  store index *i*; a conflict fails the append instead of forking the log.
+* **Fail-stop on damage.** An append that finds the stored tree
+  inconsistent with the entries (a missing frontier node, a node for an
+  entry that does not exist) raises
+  :class:`~safeshare.errors.AuditIntegrityError` and writes nothing.
+* **Full re-verification.** :meth:`AuditLog.verify` recomputes every leaf
+  from the entry data and every stored node from the leaves, streaming in
+  chunks (memory stays small for millions of entries), and names the first
+  bad index of an edited, deleted, reordered, duplicated or truncated row.
+  What it cannot see alone is a *consistent* rewrite (entries and every
+  node recomputed) or a truncation of entries and nodes together: signed
+  checkpoints and witnesses exist for those.
+
+Do not call :meth:`AuditLog.append` while the calling thread has a
+transaction of the same store open (store transactions do not nest).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Final, NoReturn, TypeVar
+
+from safeshare.audit import entry as _entry
+from safeshare.audit import merkle
+from safeshare.audit.entry import AuditEntry
+from safeshare.errors import (
+    AuditIntegrityError,
+    MalformedInputError,
+    SafeShareError,
+    StorageError,
+    UsageError,
+)
+from safeshare.storage import Cursor, Migration, Schema, Store
+
+__all__ = ["APPEND_LOCK_KEY", "AUDIT_SCHEMA", "AuditLog", "Progress"]
+
+_T = TypeVar("_T")
+
+#: ``progress(done, total)``: called while :meth:`AuditLog.verify` runs.
+Progress = Callable[[int, int], object]
+
+AUDIT_SCHEMA: Final = Schema(
+    component="audit",
+    migrations=(
+        Migration(
+            version=1,
+            sqlite=(
+                # INTEGER PRIMARY KEY: the rowid itself, a 64-bit integer.
+                "CREATE TABLE safeshare_audit_entries ("
+                "idx INTEGER PRIMARY KEY, "
+                "data BLOB NOT NULL, "
+                "leaf BLOB NOT NULL)",
+                "CREATE TABLE safeshare_audit_nodes ("
+                "level INTEGER NOT NULL, "
+                "idx INTEGER NOT NULL, "
+                "hash BLOB NOT NULL, "
+                "PRIMARY KEY (level, idx)"
+                ") WITHOUT ROWID",
+                "CREATE TABLE safeshare_audit_meta ("
+                "name TEXT NOT NULL PRIMARY KEY, "
+                "value TEXT NOT NULL"
+                ") WITHOUT ROWID",
+            ),
+            postgresql=(
+                "CREATE TABLE safeshare_audit_entries ("
+                "idx BIGINT PRIMARY KEY, "
+                "data BYTEA NOT NULL, "
+                "leaf BYTEA NOT NULL)",
+                "CREATE TABLE safeshare_audit_nodes ("
+                "level INTEGER NOT NULL, "
+                "idx BIGINT NOT NULL, "
+                "hash BYTEA NOT NULL, "
+                "PRIMARY KEY (level, idx))",
+                "CREATE TABLE safeshare_audit_meta ("
+                'name TEXT COLLATE "C" NOT NULL PRIMARY KEY, '
+                "value TEXT NOT NULL)",
+            ),
+        ),
+    ),
+)
+
+#: Key of the PostgreSQL advisory lock that serializes appends
+#: (``int.from_bytes(b"ssaudit1", "big") >> 1``, fits a signed bigint).
+APPEND_LOCK_KEY: Final = int.from_bytes(b"ssaudit1", "big") >> 1
+#: Largest log size: indexes are signed 64-bit integers in storage.
+MAX_LOG_SIZE: Final = 2**63 - 1
+#: Entries read per query by :meth:`AuditLog.verify`.
+VERIFY_CHUNK: Final = 8192
+
+_ORIGIN: Final = re.compile(r"[^\s+\x00-\x1f\x7f]{1,255}")
+_MAX_NODE_TERMS: Final = 128  # (level, idx) pairs per node query
+
+_SIZE: Final = "SELECT max(idx) FROM safeshare_audit_entries"
+_INSERT_ENTRY: Final = "INSERT INTO safeshare_audit_entries (idx, data, leaf) VALUES (?, ?, ?)"
+_INSERT_NODE: Final = "INSERT INTO safeshare_audit_nodes (level, idx, hash) VALUES (?, ?, ?)"
+_GET_ENTRY: Final = "SELECT data, leaf FROM safeshare_audit_entries WHERE idx = ?"
+_GET_ORIGIN: Final = "SELECT value FROM safeshare_audit_meta WHERE name = 'origin'"
+_SET_ORIGIN: Final = (
+    "INSERT INTO safeshare_audit_meta (name, value) VALUES ('origin', ?) "
+    "ON CONFLICT (name) DO NOTHING"
+)
+_ENTRIES_FIRST: Final = "SELECT idx, data, leaf FROM safeshare_audit_entries ORDER BY idx LIMIT ?"
+_ENTRIES_NEXT: Final = (
+    "SELECT idx, data, leaf FROM safeshare_audit_entries WHERE idx > ? ORDER BY idx LIMIT ?"
+)
+_LEVEL_FIRST: Final = (
+    "SELECT idx, hash FROM safeshare_audit_nodes WHERE level = ? ORDER BY idx LIMIT ?"
+)
+_LEVEL_NEXT: Final = (
+    "SELECT idx, hash FROM safeshare_audit_nodes WHERE level = ? AND idx > ? ORDER BY idx LIMIT ?"
+)
+_BAD_LEVELS: Final = (
+    "SELECT level, idx FROM safeshare_audit_nodes WHERE level < 0 OR level > 63 "
+    "ORDER BY level, idx LIMIT 1"
+)
+
+
+@functools.lru_cache(maxsize=_MAX_NODE_TERMS)
+def _nodes_query(terms: int) -> str:
+    where = " OR ".join(["(level = ? AND idx = ?)"] * terms)
+    # Only "?" placeholders are interpolated; every value is a bound parameter.
+    return f"SELECT level, idx, hash FROM safeshare_audit_nodes WHERE {where}"  # noqa: S608
+
+
+class _Request:
+    """One caller's entries waiting for a group commit."""
+
+    __slots__ = ("datas", "done", "error", "first")
+
+    def __init__(self, datas: list[bytes]) -> None:
+        self.datas = datas
+        self.done = False
+        self.first = -1
+        self.error: BaseException | None = None
+
+    def indexes(self) -> list[int]:
+        return list(range(self.first, self.first + len(self.datas)))
+
+
+class AuditLog:
+    """The tamper-evident audit log of one agency, in a :class:`Store`.
+
+    *origin* names the log in its checkpoints (C2SP tlog-checkpoint origin
+    line, e.g. ``"audit.xa-npol.example/log"``: 1-255 characters, no
+    whitespace, no ``+``). The first :class:`AuditLog` on a database records
+    its origin; opening the same database under another origin raises
+    :class:`~safeshare.errors.UsageError` (one log per store).
+
+    Creating one applies :data:`AUDIT_SCHEMA` to the store if needed. Safe to
+    share between threads (appends from threads are group-committed); any
+    number of processes may open the same database (see the module
+    docstring). The log does not own the store: close the store yourself.
+    """
+
+    def __init__(self, store: Store, *, origin: str) -> None:
+        if not isinstance(store, Store):
+            raise UsageError("AuditLog() takes a safeshare.storage.Store")
+        if not isinstance(origin, str) or _ORIGIN.fullmatch(origin) is None:
+            raise UsageError(
+                "the log origin must be 1-255 characters without whitespace, control "
+                "characters or '+' (a C2SP checkpoint origin, e.g. 'audit.example/log')"
+            )
+        store.ensure_schema(AUDIT_SCHEMA)
+        self._store = store
+        self._origin = origin
+        self._cond = threading.Condition(threading.Lock())
+        self._queue: list[_Request] = []
+        self._leader = False
+        self._claim_origin()
+
+    @property
+    def origin(self) -> str:
+        """The log's name in its checkpoints."""
+        return self._origin
+
+    @property
+    def store(self) -> Store:
+        """The store holding the log."""
+        return self._store
+
+    def __repr__(self) -> str:
+        return f"<AuditLog {self._origin!r} in {self._store.location!r}>"
+
+    def _claim_origin(self) -> None:
+        with self._store.transaction(write=False) as cur:
+            rows = cur.execute(_GET_ORIGIN)
+        if not rows:
+            with self._store.transaction(write=True) as cur:
+                cur.execute(_SET_ORIGIN, (self._origin,))
+                rows = cur.execute(_GET_ORIGIN)
+        stored = str(rows[0][0])
+        if stored != self._origin:
+            raise UsageError(
+                f"database {self._store.location} holds the audit log {stored!r}, "
+                f"not {self._origin!r}",
+                hint="open the log under its own origin; use another database for another log",
+            )
+
+    # -- appending -----------------------------------------------------------------
+
+    def append(self, entry: AuditEntry) -> int:
+        """Record *entry*; return its index once it is durably committed.
+
+        Concurrent calls from several threads share one transaction (group
+        commit). Raises :class:`~safeshare.errors.StorageError` (or
+        :class:`~safeshare.errors.AuditIntegrityError` if the stored tree is
+        damaged) when the commit fails; then the entry was not recorded and
+        the caller must not go on as if it had been (for example: must not
+        release the data whose access it records).
+        """
+        return self._submit([_encode(entry)])[0]
+
+    def append_many(self, entries: Iterable[AuditEntry]) -> list[int]:
+        """Record several entries in one transaction; return their indexes.
+
+        All or nothing: either every entry is committed, with consecutive
+        indexes in the given order, or none is. An empty iterable writes
+        nothing and returns ``[]``.
+        """
+        if isinstance(entries, AuditEntry):
+            raise UsageError("append_many() takes an iterable of entries; use append()")
+        datas = [_encode(e) for e in entries]
+        if not datas:
+            return []
+        return self._submit(datas)
+
+    def _submit(self, datas: list[bytes]) -> list[int]:
+        request = _Request(datas)
+        with self._cond:
+            self._queue.append(request)
+            while self._leader and not request.done:
+                self._cond.wait()
+            if request.done:  # a leader committed (or failed) our batch
+                if request.error is not None:
+                    raise _for_follower(request.error) from request.error
+                return request.indexes()
+            self._leader = True
+            batch, self._queue = self._queue, []
+        try:
+            first = self._commit([data for r in batch for data in r.datas])
+        except BaseException as exc:
+            self._finish(batch, first=-1, error=exc)
+            raise
+        self._finish(batch, first=first, error=None)
+        return request.indexes()
+
+    def _finish(self, batch: list[_Request], *, first: int, error: BaseException | None) -> None:
+        with self._cond:
+            for r in batch:
+                r.error = error
+                r.first = first
+                first += len(r.datas)
+                r.done = True
+            self._leader = False
+            self._cond.notify_all()
+
+    def _commit(self, datas: list[bytes]) -> int:
+        """Append *datas* in one write transaction; return the first index."""
+        leaves = [merkle.leaf_hash(d) for d in datas]  # hashed before taking the lock
+        with self._store.transaction(write=True) as cur:
+            if self._store.dialect == "postgresql":
+                cur.execute("SELECT pg_advisory_xact_lock(?)", (APPEND_LOCK_KEY,))
+            size = _size(cur)
+            if size + len(datas) > MAX_LOG_SIZE:
+                raise StorageError(f"the audit log {self._origin} is full ({size} entries)")
+            frontier = self._frontier(cur, size)
+            entry_rows: list[tuple[int, bytes, bytes]] = []
+            node_rows: list[tuple[int, int, bytes]] = []
+            for offset, (data, leaf) in enumerate(zip(datas, leaves, strict=True)):
+                entry_rows.append((size + offset, data, leaf))
+                node_rows.extend(frontier.append(leaf))
+            cur.executemany(_INSERT_ENTRY, entry_rows)
+            cur.executemany(_INSERT_NODE, node_rows)
+        return size
+
+    def _frontier(self, cur: Cursor, size: int) -> merkle.Frontier:
+        """Load the nodes needed to extend the tree, checking no later node exists."""
+        addresses = merkle.Frontier.addresses(size)
+        found = _fetch_nodes(cur, [*addresses, (0, size)])
+        if (0, size) in found:
+            raise AuditIntegrityError(
+                f"the audit log is damaged: a tree node exists for entry {size}, which is "
+                f"not stored (first bad index {size}); nothing was appended",
+                hint="run `safeshare audit verify` and restore the database from a backup",
+            )
+        return merkle.Frontier.load(size, _lookup(found))
+
+    # -- reading -----------------------------------------------------------------
+
+    def size(self) -> int:
+        """How many entries the log holds."""
+        with self._store.transaction(write=False) as cur:
+            return _size(cur)
+
+    def entry(self, index: int) -> AuditEntry:
+        """Entry *index*, decoded strictly after checking it against its leaf hash."""
+        data, _ = self._read_entry(index)
+        try:
+            return _entry.decode(data)
+        except MalformedInputError as exc:
+            raise AuditIntegrityError(
+                f"entry {index} of the audit log is damaged: {exc} (first bad index {index})"
+            ) from None
+
+    def leaf_hash(self, index: int) -> bytes:
+        """The leaf hash of entry *index* (checked against the entry's data)."""
+        return self._read_entry(index)[1]
+
+    def _read_entry(self, index: int) -> tuple[bytes, bytes]:
+        _check_int(index, "index")
+        with self._store.transaction(write=False) as cur:
+            rows = cur.execute(_GET_ENTRY, (index,))
+            size = _size(cur) if not rows else 0
+        if not rows:
+            if index >= size:
+                raise UsageError(f"the audit log has {size} entries; there is no entry {index}")
+            raise AuditIntegrityError(
+                f"entry {index} of the audit log is missing (first bad index {index})"
+            )
+        data, leaf = _as_bytes(rows[0][0]), _as_bytes(rows[0][1])
+        if data is None or leaf is None or merkle.leaf_hash(data) != leaf:
+            raise AuditIntegrityError(
+                f"entry {index} of the audit log does not match its leaf hash "
+                f"(first bad index {index})"
+            )
+        return data, leaf
+
+    def root(self, size: int | None = None) -> bytes:
+        """The Merkle root of the first *size* entries (default: all)."""
+        with self._store.transaction(write=False) as cur:
+            n = _resolve_size(cur, size, "size")
+            return _compute(cur, lambda get: merkle.root_at(n, get))
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        """The RFC 9162 inclusion proof of entry *index* in the tree of *size*.
+
+        *size* defaults to the current size; ``index < size`` is required.
+        Reads O(log n) stored nodes. Check the proof with
+        :func:`safeshare.audit.merkle.verify_inclusion`.
+        """
+        _check_int(index, "index")
+        with self._store.transaction(write=False) as cur:
+            n = _resolve_size(cur, size, "size")
+            if index >= n:
+                raise UsageError(f"no entry {index} in a tree of size {n}")
+            return _compute(cur, lambda get: merkle.inclusion_proof(index, n, get))
+
+    def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
+        """The RFC 9162 consistency proof from size *size1* to *size2* (default: now).
+
+        ``0 <= size1 <= size2 <= size()``; empty when ``size1`` is 0 or equals
+        ``size2``. Reads O(log n) stored nodes. Check it with
+        :func:`safeshare.audit.merkle.verify_consistency`.
+        """
+        _check_int(size1, "size1")
+        with self._store.transaction(write=False) as cur:
+            n2 = _resolve_size(cur, size2, "size2")
+            if size1 > n2:
+                raise UsageError(f"size1 ({size1}) is larger than size2 ({n2})")
+            return _compute(cur, lambda get: merkle.consistency_proof(size1, n2, get))
+
+    # -- full verification ------------------------------------------------------------
+
+    def verify(self, progress: Progress | None = None) -> int:
+        """Re-derive the whole tree from the entry data; return the size verified.
+
+        In one read snapshot, streaming in chunks of :data:`VERIFY_CHUNK`
+        entries: checks that indexes run from 0 without gaps, recomputes each
+        leaf hash from the entry's data and compares it with the stored leaf,
+        recomputes every complete-subtree node from those leaves and compares
+        it with the stored node, and checks that no node exists beyond the
+        entries. The first discrepancy, in index order, raises
+        :class:`~safeshare.errors.AuditIntegrityError` whose message names the
+        first bad index (for a node: the first entry under it). Memory use
+        does not grow with the log.
+
+        *progress*, if given, is called as ``progress(done, total)`` after
+        each chunk (for a progress bar). Entries are not decoded; this checks
+        that the stored tree is the tree of the stored data.
+        """
+        if progress is not None and not callable(progress):
+            raise UsageError("progress must be a callable progress(done, total)")
+        with self._store.transaction(write=False) as cur:
+            return _verify(cur, progress)
+
+
+# -- helpers ------------------------------------------------------------------------
+
+
+def _encode(entry: AuditEntry) -> bytes:
+    if not isinstance(entry, AuditEntry):
+        raise UsageError(f"an audit log records AuditEntry objects, not {type(entry).__name__}")
+    return _entry.encode(entry)
+
+
+def _for_follower(error: BaseException) -> BaseException:
+    """The exception a waiting caller gets when its batch failed."""
+    if isinstance(error, SafeShareError):
+        return copy.copy(error)
+    return StorageError(
+        f"the audit entry was not recorded: the commit of its batch failed "
+        f"({type(error).__name__}: {error})"
+    )
+
+
+def _check_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UsageError(f"{name} must be an int")
+    if value < 0:
+        raise UsageError(f"{name} must not be negative")
+    return value
+
+
+def _size(cur: Cursor) -> int:
+    rows = cur.execute(_SIZE)
+    last = rows[0][0] if rows else None
+    return 0 if last is None else int(last) + 1
+
+
+def _resolve_size(cur: Cursor, size: int | None, name: str) -> int:
+    current = _size(cur)
+    if size is None:
+        return current
+    _check_int(size, name)
+    if size > current:
+        raise UsageError(f"the audit log has {current} entries; {name} {size} is beyond it")
+    return size
+
+
+def _as_bytes(value: object) -> bytes | None:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, bytearray | memoryview):
+        return bytes(value)
+    return None
+
+
+def _fetch_nodes(cur: Cursor, addresses: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """Fetch the given nodes by primary key (one query per 128 addresses)."""
+    found: dict[tuple[int, int], bytes] = {}
+    unique = list(dict.fromkeys(addresses))
+    for start in range(0, len(unique), _MAX_NODE_TERMS):
+        part = unique[start : start + _MAX_NODE_TERMS]
+        params: list[int] = []
+        for level, idx in part:
+            params.extend((level, idx))
+        for level, idx, h in cur.execute(_nodes_query(len(part)), params):
+            value = _as_bytes(h)
+            found[(int(level), int(idx))] = value if value is not None else b""
+    return found
+
+
+def _lookup(found: dict[tuple[int, int], bytes]) -> merkle.GetNode:
+    def get_node(level: int, index: int) -> bytes:
+        try:
+            return found[(level, index)]
+        except KeyError:
+            raise AuditIntegrityError(
+                f"the audit log is damaged: tree node (level {level}, index {index}) is "
+                f"missing (first bad index {index << level})",
+                hint="run `safeshare audit verify` and restore the database from a backup",
+            ) from None
+
+    return get_node
+
+
+def _compute(cur: Cursor, compute: Callable[[merkle.GetNode], _T]) -> _T:
+    """Run a proof computation against nodes fetched in one query."""
+    found = _fetch_nodes(cur, merkle.required_nodes(compute))
+    return compute(_lookup(found))
+
+
+def _node_stream(cur: Cursor, level: int) -> Iterator[tuple[int, object]]:
+    """The stored nodes ``(idx, hash)`` of one level in index order, fetched in chunks."""
+    chunk = max(64, VERIFY_CHUNK >> level)
+    rows = cur.execute(_LEVEL_FIRST, (level, chunk))
+    while rows:
+        yield from rows
+        if len(rows) < chunk:
+            return
+        rows = cur.execute(_LEVEL_NEXT, (level, rows[-1][0], chunk))
+
+
+def _verify(cur: Cursor, progress: Progress | None) -> int:
+    """Stream entries and nodes, recompute, compare (see :meth:`AuditLog.verify`).
+
+    The loop below is :meth:`merkle.Frontier.append` written inline (this is
+    the hot path: about two hashes per entry): each entry's leaf is compared
+    with the stored leaf and the level-0 node, then every parent it
+    completes is compared with the next stored node of that level.
+    """
+    sha256 = hashlib.sha256
+    total = _size(cur)
+    if progress is not None:
+        progress(0, total)
+    frontier: list[bytes] = []  # roots of the complete subtrees so far, largest first
+    streams: list[Iterator[tuple[int, object]]] = []  # stored nodes, one stream per level
+    expected = 0
+    rows = cur.execute(_ENTRIES_FIRST, (VERIFY_CHUNK,))
+    while rows:
+        for idx, raw, stored_leaf in rows:
+            if idx != expected:
+                _entry_gap(int(idx), expected)
+            data = raw if type(raw) is bytes else _as_bytes(raw)
+            if data is None:
+                raise AuditIntegrityError(
+                    f"entry {idx} of the audit log has data that is not bytes "
+                    f"(first bad index {idx})"
+                )
+            h = sha256(b"\x00" + data).digest()
+            if stored_leaf != h:
+                raise AuditIntegrityError(
+                    f"entry {idx} of the audit log does not match its stored leaf hash: the "
+                    f"entry's data or its leaf was changed (first bad index {idx})"
+                )
+            i, level = expected, 0
+            while True:
+                if level == len(streams):
+                    streams.append(_node_stream(cur, level))
+                stored = next(streams[level], None)
+                if stored is None or stored[0] != i or stored[1] != h:
+                    _node_error(level, i, stored)
+                if not i & 1:
+                    break
+                h = sha256(b"\x01" + frontier.pop() + h).digest()
+                level += 1
+                i >>= 1
+            frontier.append(h)
+            expected += 1
+        if progress is not None:
+            progress(expected, max(total, expected))
+        if len(rows) < VERIFY_CHUNK:
+            break
+        rows = cur.execute(_ENTRIES_NEXT, (rows[-1][0], VERIFY_CHUNK))
+
+    # Nodes with no entries under them: a truncated log (or planted nodes).
+    firsts: list[int] = []
+    for level in range(64):
+        stream = streams[level] if level < len(streams) else _node_stream(cur, level)
+        extra = next(stream, None)
+        if extra is not None:
+            firsts.append(max(expected, max(int(extra[0]), 0) << level))
+    odd = cur.execute(_BAD_LEVELS)
+    if odd:
+        level, idx = int(odd[0][0]), int(odd[0][1])
+        raise AuditIntegrityError(
+            f"the audit log has a tree node at the impossible level {level} (index {idx}) "
+            f"(first bad index {expected})"
+        )
+    if firsts:
+        first = min(firsts)
+        raise AuditIntegrityError(
+            f"the audit log holds tree nodes for entries that are not stored: entries from "
+            f"index {first} on are missing (a truncated log?) (first bad index {first})"
+        )
+    return expected
+
+
+def _entry_gap(idx: int, expected: int) -> NoReturn:
+    if idx < expected:
+        raise AuditIntegrityError(
+            f"the audit log has an entry with the invalid index {idx} (first bad index {idx})"
+        )
+    raise AuditIntegrityError(
+        f"entry {expected} of the audit log is missing: the next stored entry is {idx} "
+        f"(deleted or reordered rows; first bad index {expected})"
+    )
+
+
+def _node_error(level: int, index: int, stored: tuple[int, object] | None) -> NoReturn:
+    first = index << level
+    if stored is None or stored[0] > index:
+        raise AuditIntegrityError(
+            f"tree node (level {level}, index {index}) is missing from the audit log "
+            f"(first bad index {first})"
+        )
+    if stored[0] < index:  # only a negative index can come before the expected one
+        raise AuditIntegrityError(
+            f"the audit log has a tree node with the invalid index {stored[0]} at level "
+            f"{level} (first bad index {first})"
+        )
+    raise AuditIntegrityError(
+        f"tree node (level {level}, index {index}) of the audit log does not match the "
+        f"hash recomputed from entries {first} to {first + (1 << level) - 1} "
+        f"(first bad index {first})"
+    )
