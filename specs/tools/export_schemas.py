@@ -17,7 +17,10 @@ import msgspec
 
 from safeshare._internal import strictjson
 from safeshare.envelope._profile import SignedClaims
+from safeshare.messages import MESSAGE_MODELS
+from safeshare.messages._base import Message
 from safeshare.purpose.conditions import HandlingConditions
+from safeshare.purpose.vocabulary import VocabularyFile
 from safeshare.registry import RegistryDocument
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -41,10 +44,38 @@ def _handling() -> dict[str, Any]:
     return schema
 
 
+def _vocabulary() -> dict[str, Any]:
+    schema = VocabularyFile.model_json_schema(mode="validation")
+    schema["$comment"] = (
+        "A vocabulary file: purposes, legal bases, instruments (specs/purposes.md). "
+        "Cross-references are checked when files are merged."
+    )
+    return schema
+
+
+def _message(model: type[Message]) -> Callable[[], dict[str, Any]]:
+    def build() -> dict[str, Any]:
+        schema = model.model_json_schema(mode="validation")
+        schema["$comment"] = (
+            f"Draft of a {model.msg_type} message (specs/messages.md). Members are optional "
+            "so that drafts can be saved; completeness is checked by the rules of "
+            "specs/messages.md, not by this schema. purpose, legal_basis and case_ref become "
+            "the envelope's claims; the other members its record."
+        )
+        return schema
+
+    return build
+
+
 SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
     "signed-claims.schema.json": _signed_claims,
     "registry-document.schema.json": _registry,
     "handling-conditions.schema.json": _handling,
+    "vocabulary-file.schema.json": _vocabulary,
+    **{
+        f"message-{code.replace('_', '-')}.schema.json": _message(model)
+        for code, model in sorted(MESSAGE_MODELS.items())
+    },
 }
 
 
