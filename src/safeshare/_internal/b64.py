@@ -10,19 +10,40 @@ byte string has exactly one accepted encoding).
 from __future__ import annotations
 
 import binascii
-import re
 from typing import Final
+
+import msgspec
 
 from safeshare.errors import MalformedInputError
 
-_ALPHABET: Final = re.compile(rb"[A-Za-z0-9_-]*")
-_URL_TO_STD: Final = bytes.maketrans(b"-_", b"+/")
+#: The base64url alphabet (RFC 4648 section 5).
+B64U_ALPHABET: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _STD_TO_URL: Final = bytes.maketrans(b"+/", b"-_")
+# One bytes.translate pass with _TO_STANDARD both converts base64url to the
+# standard alphabet ("-" to "+", "_" to "/") for the decoders and, mapping
+# every other byte to "!" (in neither alphabet), finds any byte outside the
+# alphabet with a memchr: three times faster than the regex it replaces.
+_FOREIGN: Final = b"!"
+
+
+def _to_standard_table() -> bytes:
+    table = bytearray(_FOREIGN * 256)
+    for byte in B64U_ALPHABET:
+        table[byte] = byte
+    table[ord("-")], table[ord("_")] = ord("+"), ord("/")
+    return bytes(table)
+
+
+_TO_STANDARD: Final = _to_standard_table()
 _PADDING: Final = (b"", b"", b"==", b"=")
 # The last character of a 2- or 3-character final group carries 4 or 2 bits
 # that encode nothing; canonical encoders set them to zero (RFC 4648 3.5).
 _ZERO_LOW4: Final = frozenset(b"AQgw")
 _ZERO_LOW2: Final = frozenset(b"AEIMQUYcgkosw048")
+# From this many characters on, msgspec's base64 decoder (str -> bytes) is the
+# faster one (about three times binascii's speed on an envelope's kilobytes of
+# ciphertext); below it, binascii's lower fixed cost wins.
+_MSGSPEC_FROM: Final = 128
 
 
 def b64u_encode(data: bytes) -> str:
@@ -42,7 +63,7 @@ def b64u_check(text: str, *, what: str = "value") -> None:
         raise MalformedInputError(
             f"{what} is not base64url: it contains non-ASCII characters"
         ) from None
-    _check(raw, what)
+    _to_standard(raw, what)
 
 
 def b64u_decode(text: str | bytes, *, what: str = "value") -> bytes:
@@ -56,15 +77,21 @@ def b64u_decode(text: str | bytes, *, what: str = "value") -> bytes:
             ) from None
     else:
         raw = text
-    rem = _check(raw, what)
+    standard = _to_standard(raw, what)
     try:
-        return binascii.a2b_base64(raw.translate(_URL_TO_STD) + _PADDING[rem], strict_mode=True)
-    except binascii.Error:  # pragma: no cover - alphabet and length checked above
+        # _to_standard has proved the text canonical, so either decoder returns
+        # the same bytes (and each would still reject anything not base64).
+        if len(standard) < _MSGSPEC_FROM:
+            return binascii.a2b_base64(standard, strict_mode=True)
+        return msgspec.convert(standard.decode("ascii"), bytes)
+    except (binascii.Error, msgspec.ValidationError):  # pragma: no cover - checked above
         raise MalformedInputError(f"{what} is not base64url") from None
 
 
-def _check(raw: bytes, what: str) -> int:
-    if _ALPHABET.fullmatch(raw) is None:
+def _to_standard(raw: bytes, what: str) -> bytes:
+    """Check that *raw* is canonical base64url; return it in the padded standard alphabet."""
+    standard = raw.translate(_TO_STANDARD)
+    if _FOREIGN in standard:
         raise MalformedInputError(
             f"{what} is not canonical base64url: only A-Z a-z 0-9 - _ are allowed "
             "(no padding, '+', '/' or whitespace)"
@@ -74,4 +101,4 @@ def _check(raw: bytes, what: str) -> int:
         raise MalformedInputError(f"{what} is not base64url: impossible length {len(raw)}")
     if (rem == 2 and raw[-1] not in _ZERO_LOW4) or (rem == 3 and raw[-1] not in _ZERO_LOW2):
         raise MalformedInputError(f"{what} is not canonical base64url: non-zero trailing bits")
-    return rem
+    return standard + _PADDING[rem]

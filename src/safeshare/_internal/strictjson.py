@@ -14,7 +14,11 @@ those but also keeps the last duplicate. :func:`loads` closes every gap:
   rejects lone surrogates;
 * nesting depth is capped.
 
-The hot path is one C-level parse.
+The hot path is one C-level parse: a text that is byte for byte msgspec's own
+compact encoding of what msgspec decodes from it (what every safeshare JSON
+writer produces) is taken from msgspec, after the two checks msgspec does not
+make (integer range, depth); :func:`_loads_canonical` explains why that text
+has none of the faults above. Every other text takes the :mod:`json` path.
 """
 
 from __future__ import annotations
@@ -115,6 +119,54 @@ _decoder = json.JSONDecoder(
     parse_constant=_reject_constant,
 )
 
+#: Returned by :func:`_loads_canonical` for a text it leaves to the full parser.
+_NOT_CANONICAL: Any = object()
+#: ``bytes.translate`` table for the fast path's integer and depth checks: a
+#: digit becomes ``0``, ``[`` and ``{`` become ``[``, every other byte ``x``.
+_SHAPE = bytes(0x30 if 0x30 <= b <= 0x39 else 0x5B if b in b"[{" else 0x78 for b in range(256))
+#: Every integer beyond +/-MAX_SAFE_INTEGER has at least 16 digits.
+_SIXTEEN_DIGITS = b"0" * 16
+
+
+def _loads_canonical(raw: bytes) -> Any:
+    """The value of *raw* if it is msgspec's own encoding of it; else :data:`_NOT_CANONICAL`.
+
+    Why this is as strict as the full parser: if ``encode(decode(raw)) ==
+    raw``, *raw* is a text msgspec's encoder wrote, from Python values, so
+
+    * it is UTF-8 without a BOM, and has no lone surrogate: the encoder
+      raises on a lone surrogate, and never starts a text with a BOM;
+    * it has no duplicate member names: the encoder wrote each object from a
+      ``dict``, whose keys are distinct strings, and distinct strings have
+      distinct encodings (with duplicates, the decoded ``dict`` would have
+      lost a member and its encoding would be shorter than *raw*);
+    * it has no ``NaN``, ``Infinity`` or out-of-range float: the encoder
+      writes non-finite floats as ``null``, which differs from *raw*;
+    * it is plain JSON without whitespace or comments, and each float in it
+      is the shortest text that reads back as that float, so :mod:`json`
+      would read the same values.
+
+    What the encoder does write and the full parser rejects is checked here as
+    there: integers beyond I-JSON (a run of 16 digits sends the text, string
+    or not, to the full parser) and nesting deeper than :data:`MAX_DEPTH`.
+    Any doubt (including every decode or encode error) returns
+    :data:`_NOT_CANONICAL`, and the full parser gives the verdict and the
+    error message; msgspec's own leniencies cannot matter, since what it
+    accepts must still re-encode to the same bytes.
+    """
+    try:
+        value = _validator.decode(raw)
+        if _encoder.encode(value) != raw:
+            return _NOT_CANONICAL
+    except (msgspec.MsgspecError, ValueError, RecursionError):
+        return _NOT_CANONICAL
+    shape = raw.translate(_SHAPE)
+    if _SIXTEEN_DIGITS in shape:
+        return _NOT_CANONICAL
+    if shape.count(b"[") > MAX_DEPTH and _depth(value, MAX_DEPTH) > MAX_DEPTH:
+        return _NOT_CANONICAL
+    return value
+
 
 def loads(data: bytes | str, *, what: str, max_bytes: int) -> Any:
     """Parse untrusted JSON strictly; raise :class:`MalformedInputError`.
@@ -125,6 +177,15 @@ def loads(data: bytes | str, *, what: str, max_bytes: int) -> Any:
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     if len(raw) > max_bytes:
         raise OversizedInputError(f"{what} is {len(raw)} bytes; the limit is {max_bytes} bytes")
+    if isinstance(raw, bytes):
+        value = _loads_canonical(raw)
+        if value is not _NOT_CANONICAL:
+            return value
+    return _loads_full(raw, what)
+
+
+def _loads_full(raw: bytes, what: str) -> Any:
+    """The full parser: :mod:`json` with the strict hooks, for any text (size checked)."""
     try:
         text = raw.decode("utf-8")  # strict: invalid UTF-8 and encoded surrogates fail
     except UnicodeDecodeError:
@@ -133,7 +194,8 @@ def loads(data: bytes | str, *, what: str, max_bytes: int) -> Any:
         raise MalformedInputError(
             f"{what} is not valid JSON: it starts with a byte order mark (RFC 8259 section 8.1)"
         )
-    if "\\u" in text and _SURROGATE_ESCAPE.search(text):
+    # "\\" in text is a memchr: far quicker than a two-character search.
+    if "\\" in text and _SURROGATE_ESCAPE.search(text):
         try:
             _validator.decode(raw)  # rejects lone surrogates, accepts proper pairs
         except msgspec.DecodeError as exc:

@@ -68,13 +68,9 @@ def check_header(
     *expected* maps members to their only acceptable value (``alg``, ``enc``,
     ``typ``); *required* must be present; nothing outside *allowed* may be.
     """
-    for name in FORBIDDEN_MEMBERS:
-        if name in header:
-            reason = {
-                "zip": "compression is not allowed (decompression bombs)",
-                "crit": "no critical extensions are defined by this profile",
-            }.get(name, "keys are taken from the trust registry, never from a message")
-            raise MalformedInputError(f"{what} contains {name!r}: {reason}")
+    # One C-level set test in the usual case, instead of eight lookups.
+    if not FORBIDDEN_MEMBERS.isdisjoint(header):
+        _reject_forbidden(header, what)
     for name, value in expected.items():
         got = header.get(name)
         if got != value:
@@ -82,10 +78,21 @@ def check_header(
             if name == "alg" and isinstance(got, str) and got.lower() == "none":
                 raise MalformedInputError(f"{what} has alg {shown}: unsigned tokens are refused")
             raise MalformedInputError(f"{what} must have {name} {value!r}, not {shown}")
-    missing = required - header.keys()
-    if missing:
-        raise MalformedInputError(f"{what} lacks {sorted(missing)}")
-    unknown = header.keys() - allowed
-    if unknown:
-        names = sorted(n[:32] for n in unknown)
+    # Subset tests on the keys view build no sets; the differences are only
+    # computed for the error message.
+    keys = header.keys()
+    if not keys >= required:
+        raise MalformedInputError(f"{what} lacks {sorted(required - keys)}")
+    if not keys <= allowed:
+        names = sorted(n[:32] for n in keys - allowed)
         raise MalformedInputError(f"{what} has members this profile does not allow: {names}")
+
+
+def _reject_forbidden(header: Mapping[str, Any], what: str) -> None:
+    for name in FORBIDDEN_MEMBERS:
+        if name in header:
+            reason = {
+                "zip": "compression is not allowed (decompression bombs)",
+                "crit": "no critical extensions are defined by this profile",
+            }.get(name, "keys are taken from the trust registry, never from a message")
+            raise MalformedInputError(f"{what} contains {name!r}: {reason}")

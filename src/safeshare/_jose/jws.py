@@ -17,6 +17,7 @@ from safeshare.errors import MalformedInputError
 from safeshare.keys import SIG_ALG, SigningKey, VerifyKey
 
 MAX_SIGNATURE_B64: Final = 86  # an Ed25519 signature is 64 bytes
+_HEADER_MEMBERS: Final = frozenset({"alg", "kid", "typ"})
 
 
 def sign_compact(header: dict[str, Any], payload: bytes, key: SigningKey) -> str:
@@ -40,29 +41,39 @@ def verify_parts(
     what: str,
     typ: str,
     resolve_key: Callable[[str, dict[str, Any]], VerifyKey],
-    allowed: frozenset[str] = frozenset({"alg", "kid", "typ"}),
+    allowed: frozenset[str] = _HEADER_MEMBERS,
+    decoded_payload: bytes | None = None,
 ) -> tuple[dict[str, Any], bytes]:
     """Check the header, resolve the key by ``kid``, verify; return (header, payload).
 
     *resolve_key* receives the ``kid`` and the header and returns the key the
     trust model allows (it raises a typed error otherwise). The algorithm is
     the key's, never the header's: the header must merely agree with it.
+
+    A caller that has already decoded *payload_b64* (with ``b64u_decode``,
+    which also checked it) passes the result as *decoded_payload*, and it is
+    returned instead of decoding the payload a second time. The signature is
+    verified over the base64url text either way.
     """
-    header, _ = decode_protected(protected_b64, what=f"{what} header")
+    header_what = f"{what} header"
+    header, _ = decode_protected(protected_b64, what=header_what)
     check_header(
         header,
-        what=f"{what} header",
+        what=header_what,
         expected={"alg": SIG_ALG, "typ": typ},
-        required=frozenset({"alg", "kid", "typ"}),
+        required=_HEADER_MEMBERS,
         allowed=allowed,
     )
-    kid = check_kid(header["kid"], what=f"{what} header")
+    kid = check_kid(header["kid"], what=header_what)
     if not signature_b64:
         raise MalformedInputError(f"{what} has an empty signature")
     if len(signature_b64) > MAX_SIGNATURE_B64:
         raise MalformedInputError(f"{what} signature is too long for Ed25519")
     signature = b64u_decode(signature_b64, what=f"{what} signature")
-    payload = b64u_decode(payload_b64, what=f"{what} payload")
+    if decoded_payload is None:
+        payload = b64u_decode(payload_b64, what=f"{what} payload")
+    else:
+        payload = decoded_payload
     key = resolve_key(kid, header)
     key.verify(signature, f"{protected_b64}.{payload_b64}".encode("ascii"))
     return header, payload

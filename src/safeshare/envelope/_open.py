@@ -21,7 +21,6 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import MappingProxyType
 from typing import Any
 
 import msgspec
@@ -97,17 +96,8 @@ class OpenedEnvelope:
         }
 
 
-def freeze(value: Any) -> Any:
-    """Read-only deep copy: dicts become mapping proxies, lists become tuples."""
-    if isinstance(value, dict):
-        return MappingProxyType({k: freeze(v) for k, v in value.items()})
-    if isinstance(value, list):
-        return tuple(freeze(v) for v in value)
-    return value
-
-
 def thaw(value: Any) -> Any:
-    """Inverse of :func:`freeze`, for JSON output."""
+    """Plain JSON values from the read-only record (mapping proxies, tuples), for JSON output."""
     if isinstance(value, Mapping):
         return {k: thaw(v) for k, v in value.items()}
     if isinstance(value, tuple):
@@ -163,10 +153,9 @@ def open_envelope(
     if len(parts) != 3:
         raise MalformedInputError("the signed token is not a compact JWS (three parts)")
     protected_b64, payload_b64, signature_b64 = parts
+    payload_bytes = b64u_decode(payload_b64, what="signed token payload")
     payload = strictjson.loads(
-        b64u_decode(payload_b64, what="signed token payload"),
-        what="signed token payload",
-        max_bytes=MAX_ENVELOPE_BYTES,
+        payload_bytes, what="signed token payload", max_bytes=MAX_ENVELOPE_BYTES
     )
     try:
         claims = msgspec.convert(payload, SignedClaims)
@@ -190,6 +179,7 @@ def open_envelope(
         what="signed token",
         typ=SD_JWT_TYP,
         resolve_key=sender_key,
+        decoded_payload=payload_bytes,
     )
 
     # -- the signature is good; now check what it says ---------------------
@@ -230,7 +220,9 @@ def open_envelope(
             f"first at {'.'.join(str(p) for p in exc.errors()[0]['loc'])}"
         ) from None
 
-    revealed, _ = sdjwt.reveal(payload, disclosures)
+    # frozen: the record comes back read-only (as freeze() would make it), built
+    # in the one pass that processes the disclosures.
+    revealed, _ = sdjwt.reveal(payload, disclosures, frozen=True)
     digest = hashlib.sha256(issuer_jwt.encode("ascii")).hexdigest()
     replay.check_and_record(claims.iss, claims.jti, digest, keep_until=expires_at + skew, now=now)
     return OpenedEnvelope(
@@ -248,6 +240,6 @@ def open_envelope(
         case_ref=claims.case_ref,
         handling=handling,
         sealed_to=tuple(claims.sealed_to),
-        record=freeze(revealed["record"]),
+        record=revealed["record"],
         digest=digest,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import re
 import string
 
 import pytest
@@ -132,3 +133,27 @@ def test_every_two_character_string_has_one_meaning() -> None:
 def test_error_names_the_value() -> None:
     with pytest.raises(MalformedInputError, match="JWS signature"):
         b64u_decode("A=", what="JWS signature")
+
+
+def test_decoding_agrees_with_the_standard_library_at_every_length() -> None:
+    """b64u_decode decodes with msgspec; the standard library must agree byte for byte."""
+    for length in range(600):
+        data = bytes((i * 131 + length * 7 + 3) % 256 for i in range(length))
+        text = base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+        assert b64u_decode(text) == data
+        assert b64u_decode(text.encode("ascii")) == data
+        assert b64u_encode(data) == text
+
+
+def test_alphabet_check_is_the_regex() -> None:
+    """The translate-based alphabet check accepts exactly what the regex accepted."""
+    pattern = re.compile(rb"[A-Za-z0-9_-]*")
+    for byte in range(256):
+        for raw in (bytes([byte]) * 4, b"AB" + bytes([byte]) + b"c", b"ABCDEFG" + bytes([byte])):
+            try:
+                b64u_decode(raw)
+            except MalformedInputError as exc:
+                foreign = "only A-Z a-z 0-9 - _ are allowed" in exc.message
+            else:
+                foreign = False
+            assert foreign == (pattern.fullmatch(raw) is None), raw

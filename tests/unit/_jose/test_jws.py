@@ -387,3 +387,32 @@ def test_resolver_errors_propagate() -> None:
 
     with pytest.raises(UnknownKeyError, match="revoked or unknown"):
         verify(sign_compact({"typ": TYP}, PAYLOAD, SIGNER), refuse)
+
+
+def test_decoded_payload_is_returned_without_decoding_again() -> None:
+    """A caller that decoded the payload itself passes it; the signature is still checked."""
+    protected, payload_b64, signature = sign_compact({"typ": TYP}, PAYLOAD, SIGNER).split(".")
+    decoded = b64u_decode(payload_b64)
+    header, payload = verify_parts(
+        protected,
+        payload_b64,
+        signature,
+        what="test JWS",
+        typ=TYP,
+        resolve_key=RecordingResolver(),
+        decoded_payload=decoded,
+    )
+    assert payload is decoded
+    assert header["kid"] == SIGNER.kid
+    # The signature covers the base64url text, not the bytes handed in.
+    tampered = b64u_encode(b'{"msg":"bye","n":1}')
+    with pytest.raises(VerificationError):
+        verify_parts(
+            protected,
+            tampered,
+            signature,
+            what="test JWS",
+            typ=TYP,
+            resolve_key=RecordingResolver(),
+            decoded_payload=decoded,
+        )

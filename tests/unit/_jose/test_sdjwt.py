@@ -11,6 +11,7 @@ import copy
 import hashlib
 import json
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -1011,3 +1012,136 @@ def test_conceal_accepts_the_largest_safe_integers() -> None:
     obj = {"max": 2**53 - 1, "min": -(2**53 - 1), "float": 1e308}
     payload, disclosures = conceal(obj, randbytes=FakeRandom())
     assert reveal(payload, [d.encoded for d in disclosures])[0] == obj
+
+
+# -- fast paths: same verdicts as the straightforward code --------------------------
+
+
+def _frozen(value: Any) -> Any:
+    """The read-only form reveal(frozen=True) must produce: proxies and tuples."""
+    if isinstance(value, dict):
+        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+def _assert_same_tree(frozen: Any, expected: Any) -> None:
+    assert type(frozen) is type(expected)
+    if isinstance(expected, MappingProxyType):
+        assert list(frozen) == list(expected)
+        for key in expected:
+            _assert_same_tree(frozen[key], expected[key])
+    elif isinstance(expected, tuple):
+        assert len(frozen) == len(expected)
+        for a, b in zip(frozen, expected, strict=True):
+            _assert_same_tree(a, b)
+    else:
+        assert frozen == expected
+
+
+@pytest.mark.parametrize("name", sorted(REJECTIONS))
+def test_reveal_frozen_rejects_exactly_what_reveal_rejects(name: str) -> None:
+    (payload, disclosures), _, _ = REJECTIONS[name]
+    with pytest.raises(SafeShareError) as plain:
+        reveal(payload, disclosures)
+    with pytest.raises(SafeShareError) as frozen:
+        reveal(payload, disclosures, frozen=True)
+    assert type(frozen.value) is type(plain.value)
+    assert frozen.value.message == plain.value.message
+
+
+def test_reveal_frozen_is_the_read_only_form_of_reveal() -> None:
+    cases = [
+        (_jwt_payload(RFC5_JWT), [d for d, _ in RFC5_DISCLOSURES.values()]),
+        (RFC6_PAYLOAD, [d for d, _ in RFC6_DISCLOSURES.values()]),
+        _chain(strictjson.MAX_DEPTH),
+    ]
+    obj = {"a": [{"b": [2, {"c": None}, [[]]]}, {"b": []}], "d": {"e": {}}, "f": "g"}
+    payload, made = conceal(
+        obj, randbytes=FakeRandom(), sd={"a": ArraySpec(each=Sd({"b": ArraySpec()}))}
+    )
+    cases.append((payload, [d.encoded for d in made]))
+    for payload, disclosures in cases:
+        plain, parsed_plain = reveal(payload, disclosures)
+        frozen, parsed_frozen = reveal(payload, disclosures, frozen=True)
+        _assert_same_tree(frozen, _frozen(plain))
+        assert parsed_frozen == parsed_plain
+
+
+def test_reveal_frozen_output_shares_nothing_mutable() -> None:
+    text = '["s", "o", {"k": [1, 2]}]'
+    payload: dict[str, Any] = {"_sd": [dig(text)], "p": {"q": [3]}}
+    out, parsed = reveal(payload, [enc(text)], frozen=True)
+    assert out["o"]["k"] == (1, 2)
+    assert out["p"]["q"] == (3,)
+    with pytest.raises(TypeError):
+        out["o"]["k2"] = 1
+    payload["p"]["q"].append(99)
+    parsed[0].value["k"].append(99)
+    assert out["p"]["q"] == (3,)
+    assert out["o"]["k"] == (1, 2)
+
+
+class _Text(str):
+    """A str subclass: the ASCII fast path of conceal's checks does not apply to it."""
+
+    __slots__ = ()
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        pytest.param({"a": "\ud800"}, id="value"),
+        pytest.param({"a": "\u00e9\udfff"}, id="value-non-ascii"),
+        pytest.param({"\u00e9\udc00": 1}, id="key-non-ascii"),
+        pytest.param({"a": ["x", "y", "\ud83d"]}, id="in-list"),
+        pytest.param({"a": {"b": {"c": "ok", "d": "\ud800"}}}, id="nested-value"),
+        pytest.param({"a": [{"\udfff": 1}]}, id="nested-key"),
+        pytest.param({"a": [["\ud800"]]}, id="list-in-list"),
+        pytest.param({"a": _Text("\ud800")}, id="str-subclass"),
+        pytest.param({"a": [_Text("x\udc00")]}, id="str-subclass-in-list"),
+    ],
+)
+def test_conceal_refuses_lone_surrogates_everywhere(obj: dict[str, Any]) -> None:
+    randbytes = FakeRandom()
+    with pytest.raises(UsageError, match="lone surrogates"):
+        conceal(obj, randbytes=randbytes)
+    assert randbytes.calls == []  # refused before any salt is drawn
+
+
+def test_conceal_accepts_non_ascii_text() -> None:
+    obj = {"\u00e9": "\U0001f600", "a": ["\u2028", {"\u00fc": "\u00df"}]}
+    payload, disclosures = conceal(obj, randbytes=FakeRandom())
+    assert reveal(payload, [d.encoded for d in disclosures])[0] == obj
+
+
+def test_serialize_still_checks_hand_made_disclosures() -> None:
+    """serialize checks the base64url of Disclosure objects without decoding them."""
+    jwt = "a.b.c"
+    for bad, message in [("WyJ4Il1", "trailing bits"), ("Wy+/", "base64url"), ("A", "length")]:
+        made = Disclosure(bad, "digest", "salt", "name", 1)
+        with pytest.raises(UsageError, match=message):
+            serialize(jwt, [made])
+        with pytest.raises(UsageError, match=message):
+            serialize(jwt, [bad])
+
+
+@pytest.mark.parametrize(
+    ("encoded", "message"),
+    [
+        ("WyJ4Il1", "trailing bits"),
+        ("Wy+/", "canonical base64url"),
+        ("A", "impossible length"),
+        ("Wyé", "non-ASCII"),
+        ("", "empty"),
+    ],
+)
+def test_reveal_names_the_disclosure_in_base64_errors(encoded: str, message: str) -> None:
+    """_parse_disclosure leaves the base64url checks to b64u_decode: same messages."""
+    with pytest.raises(MalformedInputError, match=message) as info:
+        reveal({}, [enc(PROP_A), encoded])
+    assert info.value.message.startswith("disclosure #2 ")
+    with pytest.raises(MalformedInputError) as split_info:
+        split(f"a.b.c~{enc(PROP_A)}~{encoded}~")
+    assert split_info.value.message == info.value.message

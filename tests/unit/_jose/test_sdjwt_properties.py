@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from types import MappingProxyType
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -150,3 +151,58 @@ def test_reveal_raises_only_malformed_or_verification(
         payload = {**payload, "l": [{"...": d} for d in digests]}
     with contextlib.suppress(MalformedInputError, VerificationError):
         reveal(payload, disclosures)
+
+
+def _tagged(value: Any) -> Any:
+    """A plain tree with each container tagged by its kind, to compare shapes exactly."""
+    if isinstance(value, dict):
+        return {k: _tagged(v) for k, v in value.items()}, "object"
+    if isinstance(value, list):
+        return [_tagged(v) for v in value], "array"
+    return value
+
+
+def _tagged_frozen(value: Any) -> Any:
+    """:func:`_tagged` of the proxies and tuples of reveal(frozen=True)."""
+    if isinstance(value, MappingProxyType):
+        return {k: _tagged_frozen(v) for k, v in value.items()}, "object"
+    if isinstance(value, tuple):
+        return [_tagged_frozen(v) for v in value], "array"
+    assert not isinstance(value, dict | list)
+    return value
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    payload=st.dictionaries(st.sampled_from(["_sd", "...", "_sd_alg", "a", "l"]), json_values),
+    disclosures=st.lists(json_values.map(_encode_json) | st.text(max_size=30), max_size=4),
+    referenced=st.integers(0, 2),
+)
+def test_reveal_frozen_agrees_with_reveal(
+    payload: dict[str, Any], disclosures: list[str], referenced: int
+) -> None:
+    """reveal(frozen=True) fails exactly when reveal fails, with the same error, and
+    otherwise returns the same tree with proxies for objects and tuples for arrays."""
+    digests = [digest_of(d) if d.isascii() else d for d in disclosures]
+    if referenced == 1:
+        payload = {**payload, "_sd": digests}
+    elif referenced == 2:
+        payload = {**payload, "l": [{"...": d} for d in digests]}
+
+    def verdict(frozen: bool) -> Any:
+        try:
+            out, _ = reveal(payload, disclosures, frozen=frozen)
+        except (MalformedInputError, VerificationError) as exc:
+            return type(exc), exc.message
+        return _tagged_frozen(out) if frozen else _tagged(out)
+
+    assert verdict(frozen=True) == verdict(frozen=False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(obj=json_objects, seed=st.integers(0, 2**32))
+def test_frozen_round_trip_everything_concealed_recursively(obj: dict[str, Any], seed: int) -> None:
+    payload, disclosures = conceal(obj, randbytes=Counter(seed), decoys=1, sd=deep_spec(obj))
+    plain, _ = reveal(payload, [d.encoded for d in disclosures])
+    frozen, _ = reveal(payload, [d.encoded for d in disclosures], frozen=True)
+    assert _tagged_frozen(frozen) == _tagged(plain) == _tagged(obj)

@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -124,6 +125,38 @@ def test_the_result_is_immutable(net: _testnet.TestNetwork, replay: ReplayCache)
         opened.record["address"]["city"] = "elsewhere"
     with pytest.raises(AttributeError):
         opened.purpose = "other"  # type: ignore[misc]
+
+
+def test_the_record_is_read_only_at_every_level(
+    net: _testnet.TestNetwork, replay: ReplayCache
+) -> None:
+    """Objects are mapping proxies and arrays tuples, all the way down (built by reveal)."""
+    record = {"logins": [{"ip": "198.51.100.23", "ports": [1, 2]}, []], "n": {"m": {"k": None}}}
+    envelope = seal(
+        record,
+        sender=net.keysets["XA-NPOL"],
+        to=["XB-PROS"],
+        registry=net.registry,
+        now=NOW,
+        **SEAL_ARGS,
+    )
+    opened = _open(net, envelope, "XB-PROS", replay)
+
+    def check(value: Any, plain: Any) -> None:
+        if isinstance(plain, dict):
+            assert type(value) is MappingProxyType
+            assert sorted(value) == sorted(plain)  # disclosed members come in digest order
+            for key in plain:
+                check(value[key], plain[key])
+        elif isinstance(plain, list):
+            assert type(value) is tuple
+            for item, plain_item in zip(value, plain, strict=True):
+                check(item, plain_item)
+        else:
+            assert value == plain
+
+    check(opened.record, record)
+    assert opened.verified_claims()["record"] == record
 
 
 def test_unencrypted_parts_reveal_no_purpose_case_or_record(net: _testnet.TestNetwork) -> None:
