@@ -15,7 +15,11 @@ Storage (schema component ``"audit"``, :data:`AUDIT_SCHEMA`):
   in all). Any root or proof then needs O(log n) of these rows, fetched by
   primary key in one query: proof generation never reads the log itself;
 * ``safeshare_audit_meta(name, value)``: the log's ``origin``, so one
-  database is never published under two names.
+  database is never published under two names;
+* ``safeshare_audit_checkpoints(seq, size, root_hash, name, kid, signed_at,
+  note)`` (schema version 2): every checkpoint the log signed
+  (:meth:`AuditLog.sign_checkpoint`), in signing order, with the signed
+  note exactly as it was returned.
 
 Guarantees:
 
@@ -49,6 +53,18 @@ Guarantees:
   What it cannot see alone is a *consistent* rewrite (entries and every
   node recomputed) or a truncation of entries and nodes together: signed
   checkpoints and witnesses exist for those.
+* **No two inconsistent checkpoints.** :meth:`AuditLog.sign_checkpoint`
+  signs the current size and root only after checking, in the same write
+  transaction (so no append and no other signer can come in between, in
+  any process), that the size did not go down since the latest stored
+  checkpoint, that the root recomputed from stored nodes at that
+  checkpoint's size is the signed root, and that an RFC 9162 consistency
+  proof built from stored nodes links the signed root to the new one.
+  Otherwise it raises :class:`~safeshare.errors.AuditIntegrityError` and
+  signs and stores nothing. :meth:`AuditLog.verify_with_checkpoints`
+  re-derives the tree from the entries and checks every stored checkpoint
+  against it (and its signature): a consistent rewrite or truncation that
+  :meth:`AuditLog.verify` alone cannot see shows there.
 
 Do not call :meth:`AuditLog.append` while the calling thread has a
 transaction of the same store open (store transactions do not nest).
@@ -62,11 +78,17 @@ import hashlib
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Final, NoReturn, TypeVar
 
+from safeshare._internal.clock import from_unix, resolve_now, to_unix
+from safeshare.audit import checkpoint as _checkpoint
 from safeshare.audit import entry as _entry
 from safeshare.audit import merkle
+from safeshare.audit.checkpoint import Checkpoint
 from safeshare.audit.entry import AuditEntry
+from safeshare.audit.note import NoteVerifier, check_key_name, open_note
 from safeshare.errors import (
     AuditIntegrityError,
     MalformedInputError,
@@ -74,9 +96,17 @@ from safeshare.errors import (
     StorageError,
     UsageError,
 )
-from safeshare.storage import Cursor, Migration, Schema, Store
+from safeshare.keys import SigningKey, VerifyKey
+from safeshare.storage import Cursor, Migration, Row, Schema, Store
 
-__all__ = ["APPEND_LOCK_KEY", "AUDIT_SCHEMA", "AuditLog", "Progress"]
+__all__ = [
+    "APPEND_LOCK_KEY",
+    "AUDIT_SCHEMA",
+    "AuditLog",
+    "Progress",
+    "StoredCheckpoint",
+    "Verification",
+]
 
 _T = TypeVar("_T")
 
@@ -120,6 +150,34 @@ AUDIT_SCHEMA: Final = Schema(
                 "value TEXT NOT NULL)",
             ),
         ),
+        Migration(
+            version=2,
+            sqlite=(
+                # seq: signing order, assigned under the write lock (max + 1).
+                "CREATE TABLE safeshare_audit_checkpoints ("
+                "seq INTEGER PRIMARY KEY, "
+                "size INTEGER NOT NULL CHECK (size >= 0), "
+                "root_hash BLOB NOT NULL, "
+                "name TEXT NOT NULL, "
+                "kid TEXT NOT NULL, "
+                "signed_at INTEGER NOT NULL, "
+                "note TEXT NOT NULL)",
+                "CREATE INDEX safeshare_audit_checkpoints_size "
+                "ON safeshare_audit_checkpoints (size, seq)",
+            ),
+            postgresql=(
+                "CREATE TABLE safeshare_audit_checkpoints ("
+                "seq BIGINT PRIMARY KEY, "
+                "size BIGINT NOT NULL CHECK (size >= 0), "
+                "root_hash BYTEA NOT NULL, "
+                'name TEXT COLLATE "C" NOT NULL, '
+                'kid TEXT COLLATE "C" NOT NULL, '
+                "signed_at BIGINT NOT NULL, "
+                "note TEXT NOT NULL)",
+                "CREATE INDEX safeshare_audit_checkpoints_size "
+                "ON safeshare_audit_checkpoints (size, seq)",
+            ),
+        ),
     ),
 )
 
@@ -157,6 +215,35 @@ _BAD_LEVELS: Final = (
     "SELECT level, idx FROM safeshare_audit_nodes WHERE level < 0 OR level > 63 "
     "ORDER BY level, idx LIMIT 1"
 )
+_ENTRY_RANGE: Final = (
+    "SELECT idx, data, leaf FROM safeshare_audit_entries WHERE idx >= ? AND idx < ? "
+    "ORDER BY idx LIMIT ?"
+)
+_HAS_META_SQLITE: Final = (
+    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'safeshare_audit_meta'"
+)
+_HAS_META_POSTGRES: Final = (
+    "SELECT CASE WHEN to_regclass('safeshare_audit_meta') IS NULL THEN 0 ELSE 1 END"
+)
+_LATEST_CHECKPOINT: Final = (
+    "SELECT seq, size, root_hash, name, kid, signed_at, note FROM safeshare_audit_checkpoints "
+    "WHERE seq = (SELECT max(seq) FROM safeshare_audit_checkpoints)"
+)
+_CHECKPOINTS_AFTER: Final = (
+    "SELECT seq, size, root_hash, name, kid, signed_at, note FROM safeshare_audit_checkpoints "
+    "WHERE seq > ? ORDER BY seq LIMIT ?"
+)
+_CHECKPOINT_AT_SIZE: Final = (
+    "SELECT seq, size, root_hash, name, kid, signed_at, note FROM safeshare_audit_checkpoints "
+    "WHERE size = ? ORDER BY seq DESC LIMIT 1"
+)
+_CHECKPOINT_SIZES: Final = "SELECT DISTINCT size FROM safeshare_audit_checkpoints ORDER BY size"
+_INSERT_CHECKPOINT: Final = (
+    "INSERT INTO safeshare_audit_checkpoints "
+    "(seq, size, root_hash, name, kid, signed_at, note) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+#: Entries read per query by :meth:`AuditLog.entries`; checkpoints per query.
+READ_CHUNK: Final = 4096
 
 
 @functools.lru_cache(maxsize=_MAX_NODE_TERMS)
@@ -164,6 +251,51 @@ def _nodes_query(terms: int) -> str:
     where = " OR ".join(["(level = ? AND idx = ?)"] * terms)
     # Only "?" placeholders are interpolated; every value is a bound parameter.
     return f"SELECT level, idx, hash FROM safeshare_audit_nodes WHERE {where}"  # noqa: S608
+
+
+_MIN_SEQ: Final = -(2**63)  # below every stored checkpoint number
+_RESTORE: Final = "run `safeshare audit verify` and restore the database from a backup"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    """A checkpoint the log signed, as stored (see :meth:`AuditLog.checkpoints`)."""
+
+    seq: int
+    """Signing order: 1 for the log's first checkpoint, then 2, 3, ..."""
+    checkpoint: Checkpoint
+    note: str
+    """The signed note exactly as :meth:`AuditLog.sign_checkpoint` returned it."""
+    name: str
+    """The key name of the signature (the log's origin unless another was given)."""
+    kid: str
+    """The JWK ``kid`` (RFC 7638 thumbprint) of the signing key."""
+    signed_at: datetime
+
+    @property
+    def size(self) -> int:
+        """The tree size the checkpoint commits to."""
+        return self.checkpoint.size
+
+    @property
+    def root_hash(self) -> bytes:
+        """The root hash the checkpoint commits to."""
+        return self.checkpoint.root_hash
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """What :meth:`AuditLog.verify_with_checkpoints` established."""
+
+    size: int
+    """Entries verified: the whole log."""
+    root_hash: bytes
+    """The root recomputed from the entries."""
+    checkpoints: int
+    """Stored checkpoints checked against the recomputed tree."""
+    signatures_checked: bool
+    """Whether their signatures were verified (keys were given)."""
+    latest_checkpoint: StoredCheckpoint | None
 
 
 class _Request:
@@ -224,6 +356,39 @@ class AuditLog:
 
     def __repr__(self) -> str:
         return f"<AuditLog {self._origin!r} in {self._store.location!r}>"
+
+    @classmethod
+    def open(cls, store: Store, *, origin: str | None = None) -> AuditLog:
+        """The audit log already in *store*, under the origin it records.
+
+        Unlike the constructor, this never creates a log: a database without
+        one raises :class:`~safeshare.errors.UsageError` and is left as it
+        was. With *origin*, the recorded origin must be that one.
+        """
+        if not isinstance(store, Store):
+            raise UsageError("AuditLog.open() takes a safeshare.storage.Store")
+        stored = cls.stored_origin(store)
+        if stored is None:
+            raise UsageError(
+                f"database {store.location} holds no audit log",
+                hint="check the database location (a file path or a postgresql:// URL)",
+            )
+        return cls(store, origin=stored if origin is None else origin)
+
+    @staticmethod
+    def stored_origin(store: Store) -> str | None:
+        """The origin of the audit log in *store*, or ``None`` if it holds none.
+
+        Reads only; creates no table.
+        """
+        if not isinstance(store, Store):
+            raise UsageError("stored_origin() takes a safeshare.storage.Store")
+        probe = _HAS_META_SQLITE if store.dialect == "sqlite" else _HAS_META_POSTGRES
+        with store.transaction(write=False) as cur:
+            if not int(cur.execute(probe)[0][0]):
+                return None
+            rows = cur.execute(_GET_ORIGIN)
+        return str(rows[0][0]) if rows else None
 
     def _claim_origin(self) -> None:
         with self._store.transaction(write=False) as cur:
@@ -298,12 +463,16 @@ class AuditLog:
             self._leader = False
             self._cond.notify_all()
 
+    def _lock(self, cur: Cursor) -> None:
+        """Serialize with every append and checkpoint (see the module docstring)."""
+        if self._store.dialect == "postgresql":
+            cur.execute("SELECT pg_advisory_xact_lock(?)", (APPEND_LOCK_KEY,))
+
     def _commit(self, datas: list[bytes]) -> int:
         """Append *datas* in one write transaction; return the first index."""
         leaves = [merkle.leaf_hash(d) for d in datas]  # hashed before taking the lock
         with self._store.transaction(write=True) as cur:
-            if self._store.dialect == "postgresql":
-                cur.execute("SELECT pg_advisory_xact_lock(?)", (APPEND_LOCK_KEY,))
+            self._lock(cur)
             size = _size(cur)
             if size + len(datas) > MAX_LOG_SIZE:
                 raise StorageError(f"the audit log {self._origin} is full ({size} entries)")
@@ -329,7 +498,159 @@ class AuditLog:
             )
         return merkle.Frontier.load(size, _lookup(found))
 
+    # -- checkpoints ---------------------------------------------------------------
+
+    def sign_checkpoint(
+        self, name: str | None, key: SigningKey, *, now: datetime | None = None
+    ) -> str:
+        """Sign a checkpoint of the current size and root, store it, return the note.
+
+        The checkpoint (C2SP tlog-checkpoint) has the log's origin; it is
+        signed as a C2SP signed note by *key* under the key name *name*
+        (``None``: the origin, as :mod:`safeshare.audit.checkpoint`
+        recommends and every safeshare verifier expects). *now* is recorded
+        as the signing time (it is not part of the signed text).
+
+        In one write transaction, serialized with every append and every
+        other signer (in any process), before signing: the size must not be
+        below that of the latest stored checkpoint; the root recomputed from
+        the stored nodes at that checkpoint's size must be its signed root;
+        an RFC 9162 consistency proof built from the stored nodes must link
+        that root to the new one; and no tree node may exist for an entry
+        beyond the current size. If any check fails this raises
+        :class:`~safeshare.errors.AuditIntegrityError` and signs and stores
+        nothing, so the log never signs two checkpoints that are
+        inconsistent with each other. The note is returned only after it is
+        durably stored.
+        """
+        signed_at = to_unix(resolve_now(now))
+        key_name = self._origin if name is None else check_key_name(name, error=UsageError)
+        if not isinstance(key, SigningKey):
+            raise UsageError("sign_checkpoint() needs a safeshare.keys.SigningKey")
+        with self._store.transaction(write=True) as cur:
+            self._lock(cur)
+            size = _size(cur)
+            rows = cur.execute(_LATEST_CHECKPOINT)
+            previous = self._stored(rows[0]) if rows else None
+            root = _checked_root(cur, size, previous)
+            note = _checkpoint.sign_checkpoint(Checkpoint(self._origin, size, root), key_name, key)
+            seq = 1 if previous is None else previous.seq + 1
+            cur.execute(
+                _INSERT_CHECKPOINT, (seq, size, root, key_name, key.public.kid, signed_at, note)
+            )
+        return note
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        """Every checkpoint the log signed, in signing order (see :meth:`iter_checkpoints`)."""
+        return list(self.iter_checkpoints())
+
+    def iter_checkpoints(self) -> Iterator[StoredCheckpoint]:
+        """The stored checkpoints in signing order, read in chunks.
+
+        Each is checked to agree with its own note (a stored row whose
+        columns differ from its signed text raises
+        :class:`~safeshare.errors.AuditIntegrityError`); signatures are not
+        verified here (:meth:`verify_with_checkpoints` does).
+        """
+        after = _MIN_SEQ
+        while True:
+            with self._store.transaction(write=False) as cur:
+                rows = cur.execute(_CHECKPOINTS_AFTER, (after, READ_CHUNK))
+            for row in rows:
+                yield self._stored(row)
+            if len(rows) < READ_CHUNK:
+                return
+            after = int(rows[-1][0])
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        """The checkpoint the log signed last, or ``None`` if it signed none."""
+        with self._store.transaction(write=False) as cur:
+            rows = cur.execute(_LATEST_CHECKPOINT)
+        return self._stored(rows[0]) if rows else None
+
+    def checkpoint_at(self, size: int) -> StoredCheckpoint | None:
+        """The latest checkpoint the log signed at tree size *size*, if any."""
+        _check_int(size, "size")
+        with self._store.transaction(write=False) as cur:
+            rows = cur.execute(_CHECKPOINT_AT_SIZE, (size,))
+        return self._stored(rows[0]) if rows else None
+
+    def _stored(self, row: Row) -> StoredCheckpoint:
+        """A stored checkpoint row, checked against its own signed note."""
+        seq, size, root, name, kid, signed_at, note = row
+        where = f"stored checkpoint {seq} of the audit log"
+        text = note if isinstance(note, str) else ""
+        split = text.rfind("\n\n")
+        try:
+            if split < 0:
+                raise MalformedInputError("it is not a signed note")
+            cp = Checkpoint.parse(text[: split + 1])
+        except MalformedInputError as exc:
+            raise AuditIntegrityError(f"{where} is damaged: {exc.message}", hint=_RESTORE) from None
+        if cp.origin != self._origin:
+            raise AuditIntegrityError(
+                f"{where} is for the log {cp.origin[:200]!r}, not {self._origin!r}",
+                hint=_RESTORE,
+            )
+        if cp.size != size or cp.root_hash != _as_bytes(root):
+            raise AuditIntegrityError(
+                f"{where} is damaged: its stored size and root differ from its signed note "
+                f"(size {cp.size})",
+                hint=_RESTORE,
+            )
+        try:
+            when = from_unix(int(signed_at))
+        except (OverflowError, ValueError, OSError, TypeError):
+            raise AuditIntegrityError(f"{where} has an invalid signing time") from None
+        return StoredCheckpoint(
+            seq=int(seq), checkpoint=cp, note=text, name=str(name), kid=str(kid), signed_at=when
+        )
+
     # -- reading -----------------------------------------------------------------
+
+    def entries(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, AuditEntry]]:
+        """``(index, entry)`` for the entries from *start* to *stop* (default: the size).
+
+        Streams: reads :data:`READ_CHUNK` entries per query (each chunk in
+        its own read transaction; entries never change once written), so
+        memory does not grow with the log. The stop is fixed when this is
+        called. Each entry is checked against its leaf hash and decoded
+        strictly; a missing or damaged one raises
+        :class:`~safeshare.errors.AuditIntegrityError` naming its index.
+        """
+        _check_int(start, "start")
+        with self._store.transaction(write=False) as cur:
+            end = _resolve_size(cur, stop, "stop")
+        if start > end:
+            raise UsageError(f"start ({start}) is beyond stop ({end})")
+        return self._entries(start, end)
+
+    def _entries(self, start: int, end: int) -> Iterator[tuple[int, AuditEntry]]:
+        expected = start
+        while expected < end:
+            with self._store.transaction(write=False) as cur:
+                rows = cur.execute(_ENTRY_RANGE, (expected, end, READ_CHUNK))
+            if not rows:
+                raise AuditIntegrityError(
+                    f"entry {expected} of the audit log is missing (first bad index {expected})"
+                )
+            for idx, raw, stored_leaf in rows:
+                if idx != expected:
+                    _entry_gap(int(idx), expected)
+                data, leaf = _as_bytes(raw), _as_bytes(stored_leaf)
+                if data is None or leaf is None or merkle.leaf_hash(data) != leaf:
+                    raise AuditIntegrityError(
+                        f"entry {idx} of the audit log does not match its leaf hash "
+                        f"(first bad index {idx})"
+                    )
+                try:
+                    decoded = _entry.decode(data)
+                except MalformedInputError as exc:
+                    raise AuditIntegrityError(
+                        f"entry {idx} of the audit log is damaged: {exc} (first bad index {idx})"
+                    ) from None
+                yield expected, decoded
+                expected += 1
 
     def size(self) -> int:
         """How many entries the log holds."""
@@ -425,7 +746,68 @@ class AuditLog:
         if progress is not None and not callable(progress):
             raise UsageError("progress must be a callable progress(done, total)")
         with self._store.transaction(write=False) as cur:
-            return _verify(cur, progress)
+            return _verify(cur, progress)[0]
+
+    def verify_with_checkpoints(
+        self, progress: Progress | None = None, *, keys: Iterable[VerifyKey] | None = None
+    ) -> Verification:
+        """:meth:`verify`, then check every stored checkpoint against the recomputed tree.
+
+        In one read snapshot: re-derives the whole tree from the entry data
+        exactly as :meth:`verify` does, keeping the root recomputed at each
+        size some stored checkpoint has; then checks every stored checkpoint,
+        in signing order: its note is well formed and agrees with its stored
+        size and root; with *keys* (the log's public keys; any one may have
+        signed), it carries a valid signature by one of them under its key
+        name; its size is not beyond the entries (else entries were removed:
+        the first bad index is the log's size); it was not signed after a
+        checkpoint of a larger size; and its root equals the root recomputed
+        from the entries at its size (else entries below that size were
+        rewritten together with their tree nodes: the message bounds the
+        first bad index by the sizes of the last matching checkpoint and of
+        this one).
+
+        Raises :class:`~safeshare.errors.AuditIntegrityError` at the first
+        discrepancy (naming the first bad index, or the checkpoint); returns
+        a :class:`Verification` otherwise. Without *keys*, signatures are not
+        checked (``signatures_checked`` is false).
+        """
+        if progress is not None and not callable(progress):
+            raise UsageError("progress must be a callable progress(done, total)")
+        trusted: list[VerifyKey] | None = None
+        if keys is not None:
+            if isinstance(keys, VerifyKey):
+                keys = [keys]
+            trusted = list(keys)
+            if not trusted or not all(isinstance(k, VerifyKey) for k in trusted):
+                raise UsageError("keys must be one or more safeshare.keys.VerifyKey objects")
+        with self._store.transaction(write=False) as cur:
+            sizes = [int(r[0]) for r in cur.execute(_CHECKPOINT_SIZES)]
+            size, roots = _verify(cur, progress, sizes)
+            checked = 0
+            latest: StoredCheckpoint | None = None
+            good = 0  # the largest size at which a checkpoint matched so far
+            after = _MIN_SEQ
+            while True:
+                rows = cur.execute(_CHECKPOINTS_AFTER, (after, READ_CHUNK))
+                for row in rows:
+                    stored = self._stored(row)
+                    _check_checkpoint(
+                        stored, latest, size=size, roots=roots, keys=trusted, good=good
+                    )
+                    good = stored.size
+                    latest = stored
+                    checked += 1
+                if len(rows) < READ_CHUNK:
+                    break
+                after = int(rows[-1][0])
+        return Verification(
+            size=size,
+            root_hash=roots[size],
+            checkpoints=checked,
+            signatures_checked=trusted is not None,
+            latest_checkpoint=latest,
+        )
 
 
 # -- helpers ------------------------------------------------------------------------
@@ -479,6 +861,92 @@ def _as_bytes(value: object) -> bytes | None:
     return None
 
 
+def _checked_root(cur: Cursor, size: int, previous: StoredCheckpoint | None) -> bytes:
+    """The root at *size*, checked consistent with *previous* (see ``sign_checkpoint``)."""
+    if previous is not None and size < previous.size:
+        raise AuditIntegrityError(
+            f"the audit log holds {size} entries, fewer than the {previous.size} of checkpoint "
+            f"{previous.seq} it signed before: entries were removed (first bad index {size}); "
+            "nothing was signed",
+            hint=_RESTORE,
+        )
+    old = previous.checkpoint if previous is not None else None
+
+    def compute(get: merkle.GetNode) -> tuple[bytes, bytes | None, list[bytes]]:
+        new_root = merkle.root_at(size, get)
+        if old is None:
+            return new_root, None, []
+        return (
+            new_root,
+            merkle.root_at(old.size, get),
+            merkle.consistency_proof(old.size, size, get),
+        )
+
+    found = _fetch_nodes(cur, [*merkle.required_nodes(compute), (0, size)])
+    if (0, size) in found:
+        raise AuditIntegrityError(
+            f"the audit log is damaged: a tree node exists for entry {size}, which is not "
+            f"stored (a truncated log?) (first bad index {size}); nothing was signed",
+            hint=_RESTORE,
+        )
+    new_root, old_root, proof = compute(_lookup(found))
+    if old is not None and previous is not None:
+        if old_root != old.root_hash:
+            raise AuditIntegrityError(
+                f"the stored tree no longer has the root that checkpoint {previous.seq} signed "
+                f"at size {old.size}: entries or tree nodes below index {old.size} were "
+                "changed; nothing was signed",
+                hint=_RESTORE,
+            )
+        try:
+            merkle.verify_consistency(old.size, size, proof, old.root_hash, new_root)
+        except AuditIntegrityError as exc:
+            raise AuditIntegrityError(
+                f"the stored tree of size {size} is not consistent with checkpoint "
+                f"{previous.seq} of size {old.size} ({exc.message}); nothing was signed",
+                hint=_RESTORE,
+            ) from None
+    return new_root
+
+
+def _check_checkpoint(
+    stored: StoredCheckpoint,
+    before: StoredCheckpoint | None,
+    *,
+    size: int,
+    roots: dict[int, bytes],
+    keys: list[VerifyKey] | None,
+    good: int,
+) -> None:
+    """One stored checkpoint against the recomputed tree (``verify_with_checkpoints``)."""
+    cp = stored.checkpoint
+    where = f"checkpoint {stored.seq} (size {cp.size})"
+    if keys is not None:
+        try:
+            open_note(stored.note, [NoteVerifier(stored.name, key) for key in keys])
+        except SafeShareError as exc:
+            raise AuditIntegrityError(
+                f"{where} does not carry a valid signature by the given log key(s): {exc.message}"
+            ) from None
+    if cp.size > size:
+        raise AuditIntegrityError(
+            f"{where} covers {cp.size} entries but the log holds only {size}: entries from "
+            f"index {size} on were removed (first bad index {size})"
+        )
+    if before is not None and cp.size < before.size:
+        raise AuditIntegrityError(
+            f"{where} is stored after checkpoint {before.seq} of the larger size "
+            f"{before.size}; the log never signs a smaller size later: the stored checkpoints "
+            "were edited"
+        )
+    if roots[cp.size] != cp.root_hash:
+        raise AuditIntegrityError(
+            f"{where} does not match the tree recomputed from the stored entries: entries "
+            f"below index {cp.size} were rewritten, with their tree nodes, after it was "
+            f"signed (first bad index between {good} and {cp.size - 1})"
+        )
+
+
 def _fetch_nodes(cur: Cursor, addresses: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
     """Fetch the given nodes by primary key (one query per 128 addresses)."""
     found: dict[tuple[int, int], bytes] = {}
@@ -525,8 +993,13 @@ def _node_stream(cur: Cursor, level: int) -> Iterator[tuple[int, object]]:
         rows = cur.execute(_LEVEL_NEXT, (level, rows[-1][0], chunk))
 
 
-def _verify(cur: Cursor, progress: Progress | None) -> int:
+def _verify(
+    cur: Cursor, progress: Progress | None, sizes: Sequence[int] = ()
+) -> tuple[int, dict[int, bytes]]:
     """Stream entries and nodes, recompute, compare (see :meth:`AuditLog.verify`).
+
+    Returns the size verified and the roots recomputed from the entries at
+    that size and at each of *sizes* (ascending) that is not beyond it.
 
     The loop below is :meth:`merkle.Frontier.append` written inline (this is
     the hot path: about two hashes per entry): each entry's leaf is compared
@@ -537,6 +1010,12 @@ def _verify(cur: Cursor, progress: Progress | None) -> int:
     total = _size(cur)
     if progress is not None:
         progress(0, total)
+    roots: dict[int, bytes] = {}
+    wanted = iter(sorted(set(sizes)))
+    next_size = next(wanted, -1)
+    if next_size == 0:
+        roots[0] = merkle.EMPTY_ROOT
+        next_size = next(wanted, -1)
     frontier: list[bytes] = []  # roots of the complete subtrees so far, largest first
     streams: list[Iterator[tuple[int, object]]] = []  # stored nodes, one stream per level
     expected = 0
@@ -571,6 +1050,9 @@ def _verify(cur: Cursor, progress: Progress | None) -> int:
                 i >>= 1
             frontier.append(h)
             expected += 1
+            if expected == next_size:
+                roots[expected] = _fold(frontier)
+                next_size = next(wanted, -1)
         if progress is not None:
             progress(expected, max(total, expected))
         if len(rows) < VERIFY_CHUNK:
@@ -597,7 +1079,18 @@ def _verify(cur: Cursor, progress: Progress | None) -> int:
             f"the audit log holds tree nodes for entries that are not stored: entries from "
             f"index {first} on are missing (a truncated log?) (first bad index {first})"
         )
-    return expected
+    roots[expected] = _fold(frontier)
+    return expected, roots
+
+
+def _fold(frontier: list[bytes]) -> bytes:
+    """The root of the tree whose complete subtrees are *frontier* (largest first)."""
+    if not frontier:
+        return merkle.EMPTY_ROOT
+    h = frontier[-1]
+    for left in reversed(frontier[:-1]):
+        h = hashlib.sha256(b"\x01" + left + h).digest()
+    return h
 
 
 def _entry_gap(idx: int, expected: int) -> NoReturn:

@@ -22,6 +22,7 @@ from safeshare.audit.merkle import (
     verify_inclusion,
 )
 from safeshare.errors import AuditIntegrityError, SafeShareError, StorageError, UsageError
+from safeshare.keys import SigningKey
 from safeshare.storage import Cursor, Row, SQLParam, Store, open_store
 from tests.unit.audit.test_merkle import ref_leaf, ref_mth
 
@@ -221,10 +222,21 @@ def test_schema_is_registered(store: Store, log: AuditLog) -> None:
     with store.transaction(write=False) as cur:
         rows = cur.execute("SELECT version FROM safeshare_schema WHERE component = 'audit'")
     assert rows == [(AUDIT_SCHEMA.version,)]
+    assert AUDIT_SCHEMA.version == 2
     for migration in AUDIT_SCHEMA.migrations:
         for sql in migration.postgresql:
-            assert "BYTEA" in sql or "meta" in sql
+            # Binary columns are BYTEA, indexes and sizes BIGINT, text keys COLLATE "C".
             assert "BLOB" not in sql
+            assert "INTEGER PRIMARY KEY" not in sql
+            if sql.startswith("CREATE TABLE") and "meta" not in sql:
+                assert "BYTEA" in sql
+                assert "idx INTEGER" not in sql
+                assert "size INTEGER" not in sql
+            if "TEXT NOT NULL PRIMARY KEY" in sql or "name TEXT" in sql:
+                assert 'COLLATE "C"' in sql
+        for sql in migration.sqlite:
+            assert "BYTEA" not in sql
+            assert "COLLATE" not in sql
 
 
 @pytest.mark.parametrize(
@@ -293,7 +305,14 @@ def test_no_query_on_the_proof_and_append_paths_scans(
     log.leaf_hash(12)
     log.append(make_entry(3000))
     log.append_many([make_entry(3001), make_entry(3002)])
+    key = SigningKey.generate()
+    log.sign_checkpoint(None, key)
+    log.append(make_entry(3003))
+    log.sign_checkpoint(None, key)
+    log.latest_checkpoint()
+    log.checkpoint_at(3003)
     details = plans(db_path, recorder.statements)
+    assert any("safeshare_audit_checkpoints" in d for d in details)
     assert details
     assert not [d for d in details if d.startswith("SCAN")], details
 
