@@ -90,6 +90,8 @@ HANDLING: Final = HandlingConditions(
     evidential_use="with_consent",
     retention=Retention(max_days=730, review_days=365),
 )
+#: Who opens the envelopes (``open_envelope(actor=...)``).
+ACTOR: Final = "benchmark gateway"
 #: Envelope lifetime in seconds (safeshare's default, 7 days).
 TTL_SECONDS: Final = 7 * 24 * 3600
 

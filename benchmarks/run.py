@@ -219,7 +219,8 @@ def run_benchmarks(
             SafeshareImpl(
                 workload,
                 name=SAFESHARE,
-                description="seal() / open_envelope() with the replay store on "
+                description="seal() / open_envelope() (own purpose, recorder=None) with the "
+                "replay store on "
                 + ("tmpfs (/dev/shm)" if shm else "the temp dir (no /dev/shm here)"),
                 replay_dir=fast_dir,
             )

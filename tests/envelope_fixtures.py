@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +23,7 @@ from safeshare._internal.b64 import b64u_encode
 from safeshare._internal.clock import to_unix
 from safeshare._jose import jws, sdjwt
 from safeshare._testnet import TestNetwork, build
+from safeshare.audit.recorder import MemoryRecorder
 from safeshare.envelope import (
     DEFAULT_TTL,
     PROTOCOL_VERSION,
@@ -33,9 +34,17 @@ from safeshare.envelope import (
 )
 from safeshare.keys import AgencyKeySet
 from safeshare.purpose.conditions import Evaluation, HandlingConditions, Retention
+from safeshare.purpose.vocabulary import (
+    Purpose,
+    Vocabulary,
+    VocabularyFile,
+    load_default,
+    merge,
+)
 from safeshare.storage import ReplayCache, open_store
 
 __all__ = [
+    "ACTOR",
     "CASE_REF",
     "ENVELOPE_PROTECTED",
     "HANDLING",
@@ -61,6 +70,7 @@ __all__ = [
     "seal_default",
     "sign_token",
     "testnet",
+    "vocabulary_with",
 ]
 
 #: The fixed "current time" of these tests.
@@ -89,6 +99,8 @@ HANDLING: Final = HandlingConditions(
     no_solely_automated_decision=True,
     acknowledgements=("Do not contact the suspect before 2026-12-15.",),
 )
+#: Who opens envelopes in these tests (recorded in the audit entries).
+ACTOR: Final = "test officer 7"
 #: A record with every JSON type, nesting and non-ASCII text.
 RECORD: Final[dict[str, Any]] = {
     "given_name": "Zoë",
@@ -235,16 +247,53 @@ class ReplayCaches:
 
 
 def open_as(
-    net: TestNetwork, agency: str, envelope: bytes | str, caches: ReplayCaches
+    net: TestNetwork,
+    agency: str,
+    envelope: bytes | str,
+    caches: ReplayCaches,
+    *,
+    purpose: str = PURPOSE,
+    acknowledged: Collection[str] = HANDLING.acknowledgements,
+    vocabulary: Vocabulary | None = None,
+    recorder: MemoryRecorder | None = None,
 ) -> OpenedEnvelope:
-    """Open *envelope* as *agency* at :data:`NOW` with that agency's replay cache."""
+    """Open *envelope* as *agency* at :data:`NOW` with that agency's replay cache.
+
+    It is opened for *purpose* (default: :data:`PURPOSE`, that of
+    :func:`seal_default`) by :data:`ACTOR`, acknowledging :data:`HANDLING`'s
+    conditions by default; the access is recorded in *recorder* (default: a
+    fresh :class:`MemoryRecorder`).
+    """
     return open_envelope(
         envelope,
         recipient=net.keysets[agency],
         registry=net.registry,
         replay=caches[agency],
+        purpose=purpose,
+        actor=ACTOR,
+        recorder=MemoryRecorder() if recorder is None else recorder,
+        vocabulary=vocabulary,
+        acknowledged=acknowledged,
         now=NOW,
     )
+
+
+def vocabulary_with(purpose: str) -> Vocabulary:
+    """The shipped vocabulary, plus *purpose* (compatible with nothing) if it is new.
+
+    For tests that seal with arbitrary purpose codes: a recipient refuses a
+    purpose its vocabulary does not know.
+    """
+    base = load_default()
+    if base.has_purpose(purpose):
+        return base
+    extra = Purpose(
+        code=purpose,
+        title="A test purpose",
+        description="A purpose code drawn by a test.",
+        instruments=("UNTOC",),
+    )
+    return merge(base, VocabularyFile(format="safeshare-vocabulary/v1", purposes=(extra,)))
 
 
 @pytest.fixture(scope="session")

@@ -27,3 +27,4 @@ def test_readme_python_example_runs() -> None:
     printed = out.getvalue()
     assert "XA-NPOL criminal_investigation" in printed
     assert "J. Doe" in printed
+    assert "open officer 4711" in printed  # the open was recorded in the audit log

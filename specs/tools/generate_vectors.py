@@ -64,6 +64,7 @@ from specs.tools.vectors_lib import (  # noqa: E402
 
 VECTOR_DIR: Final = _ROOT / "specs" / "vectors" / "envelope"
 VALID: Final = "valid"
+POLICY_VIOLATION: Final = "policy_violation"
 MALFORMED: Final = "malformed"
 OVERSIZED: Final = "oversized"
 DECRYPTION_FAILED: Final = "decryption_failed"
@@ -80,6 +81,28 @@ RECORD: Final[dict[str, Any]] = {
     "account": {"iban": "XA00 1234 5678 9012 3456", "bank": "Bank of Arcadia"},
     "reference": "XA-2026-000123",
 }
+
+#: The purpose every case seals with, and opens for unless the case says otherwise.
+PURPOSE: Final = "criminal_investigation"
+#: Who opens the envelopes (the ``actor`` of the ``open`` member).
+ACTOR: Final = "conformance verifier"
+
+
+@dataclass(frozen=True)
+class Open:
+    """The ``open`` member: what the verifier opens the envelope for, and who opens it."""
+
+    purpose: str = PURPOSE
+    actor: str = ACTOR
+    acknowledged: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "purpose": self.purpose,
+            "actor": self.actor,
+            "acknowledged": list(self.acknowledged),
+        }
+
 
 # -- the network and the context a case builds in ---------------------------------------
 
@@ -110,6 +133,7 @@ class Built:
     previously_opened: tuple[bytes, ...] = ()
     skew_seconds: int = SKEW
     claims: dict[str, Any] | None = None
+    open: Open = Open()
 
 
 def as_bytes(envelope: Mapping[str, Any] | str | bytes) -> bytes:
@@ -150,6 +174,7 @@ class Ctx:
         handling: HandlingConditions | None = None,
         rand: DeterministicRandom | None = None,
         net: TestNetwork | None = None,
+        purpose: str = PURPOSE,
     ) -> bytes:
         """``seal_with_randomness`` from XA-NPOL at ``NOW + offset``."""
         net = net or self.net
@@ -158,7 +183,7 @@ class Ctx:
             sender=net.keysets[XA],
             to=to,
             registry=net.registry,
-            purpose="criminal_investigation",
+            purpose=purpose,
             legal_basis="BUDAPEST-2AP.Art7",
             case_ref="XA-2026-000123",
             message_type="spontaneous_information",
@@ -210,6 +235,8 @@ class Case:
     @property
     def category(self) -> str:
         for prefix, category in (
+            ("valid-policy-", "policy"),
+            ("invalid-policy-", "policy"),
             ("valid-", "valid"),
             ("invalid-jose-", "jose"),
             ("invalid-sd-jwt-", "sd-jwt"),
@@ -394,13 +421,16 @@ def _valid_recursive(ctx: Ctx) -> Built:
     return ctx.valid(as_bytes(ctx.encrypt(draft)), RECORD)
 
 
+HANDLING_ACKNOWLEDGEMENT: Final = "Do not contact the subject without prior consultation."
+
+
 @case(
     "valid-handling-conditions",
     VALID,
     """Handling conditions other than the defaults in every member (section 5):
     RED, H2, evaluation B2, onward transfer allowed to XC-CUST, evidential use
     allowed, confidential request, retention 180/90 days, two special categories and
-    an acknowledgement.""",
+    an acknowledgement, which the verifier acknowledges (member open).""",
 )
 def _valid_handling(ctx: Ctx) -> Built:
     handling = HandlingConditions(
@@ -414,9 +444,11 @@ def _valid_handling(ctx: Ctx) -> Built:
         retention=Retention(max_days=180, review_days=90),
         special_categories=("criminal_convictions", "minor"),
         no_solely_automated_decision=True,
-        acknowledgements=("Do not contact the subject without prior consultation.",),
+        acknowledgements=(HANDLING_ACKNOWLEDGEMENT,),
     )
-    return ctx.valid(ctx.seal(handling=handling), RECORD)
+    return ctx.valid(
+        ctx.seal(handling=handling), RECORD, open=Open(acknowledged=(HANDLING_ACKNOWLEDGEMENT,))
+    )
 
 
 @case(
@@ -2119,7 +2151,7 @@ def _audience(ctx: Ctx) -> Built:
     "invalid-protocol-replay",
     "replay",
     """The same envelope is opened twice with the same replay cache (it is listed in
-    previously_opened): (iss, jti) is already recorded (section 6.2 step 11).""",
+    previously_opened): (iss, jti) is already recorded (section 6.2 step 12).""",
 )
 def _replay(ctx: Ctx) -> Built:
     envelope = ctx.seal()
@@ -2131,7 +2163,7 @@ def _replay(ctx: Ctx) -> Built:
     "replay",
     """Two genuine envelopes from XA-NPOL with the same jti but different records; the
     first was opened before. 'If the pair is already recorded, reject (replay),
-    whether the content is the same or not' (section 6.2 step 11).""",
+    whether the content is the same or not' (section 6.2 step 12).""",
 )
 def _reused_jti(ctx: Ctx) -> Built:
     first = ctx.draft()
@@ -2330,6 +2362,159 @@ add(
 
 
 # =====================================================================================
+# Policy: the purpose and the acknowledgements of an open (section 6.2 step 11)
+# =====================================================================================
+
+
+@case(
+    "valid-policy-own-purpose",
+    VALID,
+    """The envelope (purpose criminal_investigation) is opened for criminal_investigation:
+    its own purpose (section 6.2 step 11; purposes.md section 4 rule 1).""",
+)
+def _policy_own(ctx: Ctx) -> Built:
+    return ctx.valid(ctx.seal(), RECORD, open=Open(purpose=PURPOSE))
+
+
+@case(
+    "valid-policy-compatible-purpose",
+    VALID,
+    """The envelope (purpose criminal_investigation) is opened for prosecution, which the
+    shipped vocabulary lists in criminal_investigation's compatible_with: allowed without
+    consent (speciality, UNTOC Art. 18(19); purposes.md section 4 rule 1).""",
+)
+def _policy_compatible(ctx: Ctx) -> Built:
+    return ctx.valid(ctx.seal(), RECORD, open=Open(purpose="prosecution"))
+
+
+@case(
+    "invalid-policy-incompatible-purpose",
+    POLICY_VIOLATION,
+    """The envelope (purpose criminal_investigation) is opened for intelligence_analysis,
+    which is neither its purpose nor compatible with it, and no consent grant is held:
+    refused (section 6.2 step 11; purposes.md section 4 rule 4). The envelope itself is
+    valid in every other respect.""",
+)
+def _policy_incompatible(ctx: Ctx) -> Built:
+    return Built(ctx.seal(), open=Open(purpose="intelligence_analysis"))
+
+
+@case(
+    "invalid-policy-compatibility-not-transitive",
+    POLICY_VIOLATION,
+    """The envelope's purpose is locate_suspect, compatible with criminal_investigation,
+    which is compatible with prosecution. Opened for prosecution: refused, compatibility is
+    one step, not transitive (purposes.md section 4 rule 1).""",
+)
+def _policy_not_transitive(ctx: Ctx) -> Built:
+    return Built(ctx.seal(purpose="locate_suspect"), open=Open(purpose="prosecution"))
+
+
+@case(
+    "invalid-policy-compatibility-not-symmetric",
+    POLICY_VIOLATION,
+    """The envelope's purpose is prosecution; criminal_investigation lists prosecution as
+    compatible, but not the other way round. Opened for criminal_investigation: refused
+    (purposes.md section 4 rule 1, 'and not symmetrically').""",
+)
+def _policy_not_symmetric(ctx: Ctx) -> Built:
+    return Built(ctx.seal(purpose="prosecution"), open=Open(purpose=PURPOSE))
+
+
+@case(
+    "invalid-policy-unknown-purpose",
+    POLICY_VIOLATION,
+    """The envelope is opened for 'fishing_expedition', a well-formed purpose code that is
+    not in the vocabulary: an unknown purpose cannot be enforced and is refused (section
+    6.2 step 11; purposes.md section 6).""",
+)
+def _policy_unknown(ctx: Ctx) -> Built:
+    return Built(ctx.seal(), open=Open(purpose="fishing_expedition"))
+
+
+@case(
+    "invalid-policy-unknown-envelope-purpose",
+    POLICY_VIOLATION,
+    """The envelope's signed purpose is 'general_surveillance', not in the vocabulary, and
+    it is opened for that same purpose: the originator's purpose cannot be enforced, so
+    the envelope is refused rather than opened (purposes.md section 6).""",
+)
+def _policy_unknown_envelope_purpose(ctx: Ctx) -> Built:
+    return Built(
+        ctx.seal(purpose="general_surveillance"), open=Open(purpose="general_surveillance")
+    )
+
+
+POLICY_ACKNOWLEDGEMENTS: Final = (
+    "Do not contact the subject without prior consultation.",
+    "The penalty of death will not be sought or imposed on the basis of this data.",
+)
+
+
+def _acknowledging_envelope(ctx: Ctx) -> bytes:
+    return ctx.seal(handling=HandlingConditions(acknowledgements=POLICY_ACKNOWLEDGEMENTS))
+
+
+@case(
+    "valid-policy-acknowledgements-given",
+    VALID,
+    """The handling conditions carry two free-text conditions to acknowledge; the verifier
+    acknowledges both, exactly as written (section 5, acknowledgements; section 6.2 step
+    11).""",
+)
+def _policy_acknowledged(ctx: Ctx) -> Built:
+    return ctx.valid(
+        _acknowledging_envelope(ctx), RECORD, open=Open(acknowledged=POLICY_ACKNOWLEDGEMENTS)
+    )
+
+
+@case(
+    "invalid-policy-acknowledgement-missing",
+    POLICY_VIOLATION,
+    """The handling conditions carry two free-text conditions to acknowledge; the verifier
+    acknowledges only the first: the data is not released (section 6.2 step 11).""",
+)
+def _policy_ack_missing(ctx: Ctx) -> Built:
+    return Built(_acknowledging_envelope(ctx), open=Open(acknowledged=POLICY_ACKNOWLEDGEMENTS[:1]))
+
+
+@case(
+    "invalid-policy-acknowledgement-none",
+    POLICY_VIOLATION,
+    """The handling conditions carry two free-text conditions to acknowledge; the verifier
+    acknowledges nothing (section 6.2 step 11).""",
+)
+def _policy_ack_none(ctx: Ctx) -> Built:
+    return Built(_acknowledging_envelope(ctx), open=Open(acknowledged=()))
+
+
+@case(
+    "invalid-policy-acknowledgement-altered",
+    POLICY_VIOLATION,
+    """The verifier acknowledges the first condition exactly and the second in lower case
+    with a trailing space: a condition is acknowledged only as written, byte for byte
+    (section 6.2 step 11).""",
+)
+def _policy_ack_altered(ctx: Ctx) -> Built:
+    altered = POLICY_ACKNOWLEDGEMENTS[1].lower() + " "
+    return Built(
+        _acknowledging_envelope(ctx),
+        open=Open(acknowledged=(POLICY_ACKNOWLEDGEMENTS[0], altered)),
+    )
+
+
+@case(
+    "invalid-protocol-expired-with-incompatible-purpose",
+    "expired",
+    """An envelope that expired a day ago, opened for an incompatible purpose: the claims
+    are checked (step 9) before the purpose (step 11), so the error is 'expired', not
+    'policy_violation'.""",
+)
+def _expired_and_incompatible(ctx: Ctx) -> Built:
+    return Built(ctx.seal(offset=-timedelta(days=8)), open=Open(purpose="intelligence_analysis"))
+
+
+# =====================================================================================
 # Rendering and main
 # =====================================================================================
 
@@ -2352,6 +2537,7 @@ def render(case_: Case) -> bytes:
         "registry": lib.loads(built.registry or net.signed),
         "keys": _keys(net),
         "recipient": built.recipient,
+        "open": built.open.to_json(),
         "previously_opened": [p.decode("utf-8") for p in built.previously_opened],
     }
     try:

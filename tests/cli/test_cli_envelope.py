@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,9 +23,13 @@ import pytest
 from safeshare._internal import fs, strictjson
 from safeshare._internal.clock import rfc3339, to_unix
 from safeshare._testnet import TestNetwork, build
+from safeshare.audit.entry import AuditEntry
+from safeshare.audit.log import AuditLog
 from safeshare.cli._common import json_text
 from safeshare.purpose.conditions import HandlingConditions
+from safeshare.purpose.consent import ConsentStore, issue_grant
 from safeshare.registry import sign_registry
+from safeshare.storage import open_store
 
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli, CliResult
@@ -153,16 +158,36 @@ def sealed(
     return out
 
 
+#: Who opens envelopes in these tests, and the network of their audit logs.
+ACTOR: Final = "officer 4711"
+NETWORK: Final = "safeshare.example"
+PURPOSE: Final = "criminal_investigation"
+
+
+def audit_db_for(replay_db: Path | str, agency: str) -> Path:
+    """The audit log database next to *replay_db* (one per agency, as deployed)."""
+    return Path(str(replay_db).removeprefix("sqlite:///")).parent / f"{agency}.audit.db"
+
+
 def open_as(
     cli: Cli,
     world: World,
     agency: str,
     envelope: Path | str,
     replay_db: Path | str,
-    *extra: str,
+    *extra: str | Path,
     now: str = NOW_TEXT,
+    purpose: str = PURPOSE,
+    audit: bool = True,
 ) -> CliResult:
-    return cli("open", *world.common(agency, now=now), "--replay-db", replay_db, *extra, envelope)
+    """``safeshare open`` as *agency* for *purpose*, recorded in its audit log (*audit*)."""
+    recording: list[str | Path] = (
+        ["--audit-db", audit_db_for(replay_db, agency), "--audit-network", NETWORK] if audit else []
+    )
+    return cli(
+        "open", *world.common(agency, now=now), "--replay-db", replay_db,
+        "--purpose", purpose, "--actor", ACTOR, *recording, *extra, envelope,
+    )  # fmt: skip
 
 
 def refused(result: CliResult) -> str:
@@ -208,12 +233,16 @@ def test_seal_to_two_recipients_both_open_to_identical_claims(
     for secret in (CASE_REF, "criminal_investigation", RECORD["msisdn"], RECORD["email"]):
         assert secret.encode() not in envelope
 
-    from_xb = open_as(cli, world, XB, out, tmp_path / "xb.db", "--json")
-    from_xc = open_as(cli, world, XC, out, tmp_path / "xc.db", "--json")
+    acknowledge = ("--acknowledge", HANDLING["acknowledgements"][0])
+    from_xb = open_as(cli, world, XB, out, tmp_path / "xb.db", "--json", *acknowledge)
+    from_xc = open_as(cli, world, XC, out, tmp_path / "xc.db", "--json", *acknowledge)
     assert from_xb.code == 0, from_xb.err
     assert from_xc.code == 0, from_xc.err
-    assert from_xb.out == from_xc.out
     claims = from_xb.json()
+    assert claims.pop("audit") == {"origin": f"{NETWORK}/{XB}/audit", "index": 0}
+    assert from_xc.json()["audit"] == {"origin": f"{NETWORK}/{XC}/audit", "index": 0}
+    assert (claims.pop("opened_for"), claims.pop("actor")) == (PURPOSE, ACTOR)
+    assert re.fullmatch(r"[0-9a-f]{64}", claims.pop("digest"))
     iat = to_unix(NOW)
     assert claims["iss"] == XA
     assert claims["aud"] == [XB, XC]
@@ -229,7 +258,7 @@ def test_seal_to_two_recipients_both_open_to_identical_claims(
         world.network.keysets[XB].decryption_key.kid,
         world.network.keysets[XC].decryption_key.kid,
     ]
-    assert from_xb.out == json.dumps(claims, sort_keys=True, indent=2) + "\n"
+    assert {**from_xc.json(), "audit": None} == {**from_xb.json(), "audit": None}
 
 
 def test_stdin_to_stdout_and_the_readable_summary(
@@ -248,8 +277,16 @@ def test_stdin_to_stdout_and_the_readable_summary(
     envelope = result.out.encode()
 
     use_stdin(monkeypatch, envelope)
-    opened = cli("open", *world.common(XB), "--replay-db", tmp_path / "xb.db")  # no argument
+    opened = cli(
+        "open", *world.common(XB), "--replay-db", tmp_path / "xb.db",
+        "--purpose", "prosecution", "--actor", ACTOR,
+        "--acknowledge", HANDLING["acknowledgements"][0],
+    )  # fmt: skip  # no envelope argument: stdin; no --audit-db: a warning
     assert opened.code == 0, opened.err
+    assert opened.err == (
+        "safeshare: warning: no --audit-db: this access (or its refusal) is not recorded in "
+        "an audit log; pass the agency's audit log database to record it\n"
+    )
     lines = opened.out.splitlines()
     assert lines[0].startswith("Opened envelope ")
     assert lines[0].endswith(f"for {XB}: every check passed")
@@ -267,6 +304,9 @@ def test_stdin_to_stdout_and_the_readable_summary(
         "handling code:       H2",
         "special categories:  health",
         "acknowledge:         Use only in case XB-2026-CYB-0117.",
+        "opened for:          prosecution",
+        f"actor:               {ACTOR}",
+        "recorded as:         not recorded (no --audit-db)",
         f"record ({len(RECORD)} fields):",
     ):
         assert f"  {fragment}" in opened.out or fragment in lines, fragment
@@ -535,3 +575,137 @@ def test_open_refuses_what_is_not_an_envelope(cli: Cli, world: World, tmp_path: 
     assert "not a JWE in this profile" in refused(open_as(cli, world, XB, bogus, tmp_path / "d"))
     missing = tmp_path / "missing.json"
     assert "does not exist" in refused(open_as(cli, world, XB, missing, tmp_path / "d"))
+
+
+# -- purpose, actor, acknowledgements and the audit log ------------------------------
+
+
+def audit_entries(db: Path) -> list[AuditEntry]:
+    with open_store(db) as store:
+        log = AuditLog.open(store)
+        return [entry for _, entry in log.entries()]
+
+
+def test_open_requires_purpose_and_actor(cli: Cli, world: World, tmp_path: Path) -> None:
+    result = cli("open", *world.common(XB), "--replay-db", tmp_path / "xb.db", tmp_path / "e")
+    message = result.usage_error()
+    assert "--purpose" in message
+    assert "--actor" in message
+    bad = open_as(cli, world, XB, tmp_path / "e.json", tmp_path / "xb.db", purpose="Any Use")
+    assert "is not a purpose code such as criminal_investigation" in bad.usage_error()
+
+
+def test_open_for_a_purpose_the_envelope_does_not_allow(
+    cli: Cli, world: World, record_file: Path, tmp_path: Path
+) -> None:
+    out = sealed(cli, world, record_file, tmp_path / "e.json")
+    db = tmp_path / "xb.db"
+    result = open_as(cli, world, XB, out, db, "--json", purpose="intelligence_analysis")
+    message = refused(result)
+    assert message.startswith(
+        f"{XB} may not use this envelope from {XA} for intelligence_analysis: it was sent "
+        "for criminal_investigation, which also allows prosecution, judicial_proceedings "
+        "without consent"
+    )
+    assert "no consent store was consulted" in message
+    (hint,) = [line for line in result.err.splitlines() if line.startswith("hint: ")]
+    assert "open it for criminal_investigation, prosecution or judicial_proceedings" in hint
+    # the refusal is in XB-PROS's audit log, with the digest to ask for consent
+    (denial,) = audit_entries(audit_db_for(db, XB))
+    assert (denial.action, denial.outcome, denial.actor) == ("deny", "denied", ACTOR)
+    assert (denial.agency, denial.counterparty, denial.purpose) == (
+        XB,
+        XA,
+        "intelligence_analysis",
+    )
+    assert denial.envelope_digest is not None
+    assert denial.envelope_digest in hint
+    # nothing was used up: the envelope opens for its purpose, and that is recorded too
+    opened = open_as(cli, world, XB, out, db, "--json")
+    assert opened.json()["digest"] == denial.envelope_digest
+    assert opened.json()["audit"] == {"origin": f"{NETWORK}/{XB}/audit", "index": 1}
+    assert [(e.action, e.outcome) for e in audit_entries(audit_db_for(db, XB))] == [
+        ("deny", "denied"),
+        ("open", "success"),
+    ]
+
+
+def test_open_with_a_compatible_purpose_prints_the_digest(
+    cli: Cli, world: World, record_file: Path, tmp_path: Path
+) -> None:
+    out = sealed(cli, world, record_file, tmp_path / "e.json")
+    result = open_as(cli, world, XB, out, tmp_path / "xb.db", purpose="judicial_proceedings")
+    assert result.code == 0, result.err
+    assert result.err == ""
+    (entry,) = audit_entries(audit_db_for(tmp_path / "xb.db", XB))
+    assert f"  digest:              {entry.envelope_digest} (name it to ask {XA}" in result.out
+    assert "  opened for:          judicial_proceedings\n" in result.out
+    assert f"  recorded as:         entry 0 of the audit log {NETWORK}/{XB}/audit" in result.out
+
+
+def test_open_needs_every_condition_acknowledged(
+    cli: Cli, world: World, record_file: Path, tmp_path: Path
+) -> None:
+    handling = tmp_path / "handling.json"
+    handling.write_text(json.dumps(HANDLING))
+    out = sealed(cli, world, record_file, tmp_path / "e.json", extra=["--handling", handling])
+    db = tmp_path / "xb.db"
+    condition = HANDLING["acknowledgements"][0]
+    message = refused(open_as(cli, world, XB, out, db, "--acknowledge", condition.upper()))
+    assert f"must be acknowledged before the data is released, and 1 is not: {condition!r}" in (
+        message
+    )
+    result = open_as(cli, world, XB, out, db, "--acknowledge", condition, "--json")
+    assert result.json()["record"] == RECORD
+    entries = audit_entries(audit_db_for(db, XB))
+    assert [(e.action, e.reason) for e in entries] == [
+        ("deny", "handling conditions not acknowledged before release: 1 of 1"),
+        ("open", "opened for the envelope's own purpose; 1 handling condition acknowledged"),
+    ]
+
+
+def test_open_with_a_consent_grant_in_the_consent_database(
+    cli: Cli, world: World, record_file: Path, tmp_path: Path
+) -> None:
+    out = sealed(cli, world, record_file, tmp_path / "e.json")
+    db, consent_db = tmp_path / "xb.db", tmp_path / "consent.db"
+    refused(open_as(cli, world, XB, out, db, purpose="asset_tracing"))
+    (denial,) = audit_entries(audit_db_for(db, XB))
+    assert denial.jti is not None
+    assert denial.envelope_digest is not None
+    grant = issue_grant(
+        originator=world.network.keysets[XA],
+        holder=XB,
+        envelope_jti=denial.jti,
+        envelope_digest=denial.envelope_digest,
+        scope="purpose",
+        purpose="asset_tracing",
+        valid_for=timedelta(days=30),
+        now=NOW,
+    )
+    with open_store(consent_db) as store:
+        ConsentStore(store).add(grant, registry=world.network.registry, now=NOW)
+    result = open_as(
+        cli, world, XB, out, db, "--consent-db", consent_db, "--json", purpose="asset_tracing"
+    )
+    assert result.json()["opened_for"] == "asset_tracing"
+    last = audit_entries(audit_db_for(db, XB))[-1]
+    assert last.reason is not None
+    assert last.reason.startswith("opened for asset_tracing under consent grant ")
+
+
+def test_open_audit_database_checks(
+    cli: Cli, world: World, record_file: Path, tmp_path: Path
+) -> None:
+    out = sealed(cli, world, record_file, tmp_path / "e.json")
+    audit = tmp_path / "audit.db"
+    base: list[str | Path] = ["--audit-db", audit]
+    message = refused(open_as(cli, world, XB, out, tmp_path / "xb.db", *base, audit=False))
+    assert message == f"the audit database {audit} holds no audit log yet"
+    # another agency's log is refused
+    with open_store(audit) as store:
+        AuditLog(store, origin=f"{NETWORK}/{XC}/audit")
+    message = refused(open_as(cli, world, XB, out, tmp_path / "xb.db", *base, audit=False))
+    assert f"holds the audit log '{NETWORK}/{XC}/audit', which is not the log of {XB}" in message
+    # nothing was opened: the envelope still opens, into its own agency's log
+    assert open_as(cli, world, XB, out, tmp_path / "xb.db").code == 0

@@ -3,8 +3,10 @@
 Each vector is checked with the verifier procedure of the README: load its
 registry against the pinned authority, rebuild the recipient's key set, open
 the ``previously_opened`` envelopes with a fresh replay cache (each must
-succeed), then open ``envelope`` and compare the verified claims or the error
-code. Further tests keep the files in step with their generator and make sure
+succeed), then open ``envelope`` for the purpose, actor and acknowledgements
+of its ``open`` member (shipped vocabulary, no consent store) and compare the
+verified claims or the error code. Opens are recorded in a
+:class:`MemoryRecorder`: a policy refusal must be recorded as a denial. Further tests keep the files in step with their generator and make sure
 the hostile-input classes of HOSTILE_INPUTS.md stay covered.
 """
 
@@ -21,6 +23,7 @@ from specs.tools import generate_vectors, vectors_lib
 from safeshare._internal import strictjson
 from safeshare._internal.b64 import b64u_decode
 from safeshare._jose import jwe
+from safeshare.audit.recorder import MemoryRecorder
 from safeshare.envelope import OpenedEnvelope, open_envelope
 from safeshare.envelope._profile import ENVELOPE_TYP, SD_JWT_TYP
 from safeshare.envelope._seal import seal_with_randomness
@@ -43,15 +46,17 @@ MEMBERS: Final = frozenset(
         "registry",
         "keys",
         "recipient",
+        "open",
         "previously_opened",
         "expected",
     }
 )
-CATEGORY_PREFIX: Final = {
-    "valid": "valid-",
-    "jose": "invalid-jose-",
-    "sd-jwt": "invalid-sd-jwt-",
-    "protocol": "invalid-protocol-",
+CATEGORY_PREFIX: Final[dict[str, tuple[str, ...]]] = {
+    "valid": ("valid-",),
+    "jose": ("invalid-jose-",),
+    "sd-jwt": ("invalid-sd-jwt-",),
+    "protocol": ("invalid-protocol-",),
+    "policy": ("valid-policy-", "invalid-policy-"),
 }
 
 
@@ -67,7 +72,9 @@ def envelope_bytes(vector: dict[str, Any]) -> bytes:
     return b64u_decode(vector["envelope_base64url"])
 
 
-def open_vector(vector: dict[str, Any], tmp_path: Path) -> OpenedEnvelope:
+def open_vector(
+    vector: dict[str, Any], tmp_path: Path, recorder: MemoryRecorder | None = None
+) -> OpenedEnvelope:
     """The verifier procedure of specs/vectors/README.md; raises what open raises."""
     now = datetime.fromisoformat(vector["now"])
     authority = public_key_from_jwk(vector["authority"])
@@ -75,25 +82,26 @@ def open_vector(vector: dict[str, Any], tmp_path: Path) -> OpenedEnvelope:
     registry = TrustRegistry.from_signed(strictjson.dumps(vector["registry"]), authority, now=now)
     keys = AgencyKeySet.from_private_jwks(vector["keys"][vector["recipient"]])
     skew = timedelta(seconds=vector["skew_seconds"])
+    how = vector["open"]
+    recorder = MemoryRecorder() if recorder is None else recorder
     with open_store(tmp_path / "replay.sqlite3") as store:
         replay = ReplayCache(store)
-        for previous in vector["previously_opened"]:
-            open_envelope(
-                previous.encode("utf-8"),
+        for data in [p.encode("utf-8") for p in vector["previously_opened"]] + [
+            envelope_bytes(vector)
+        ]:
+            opened = open_envelope(
+                data,
                 recipient=keys,
                 registry=registry,
                 replay=replay,
+                purpose=how["purpose"],
+                actor=how["actor"],
+                acknowledged=how["acknowledged"],
+                recorder=recorder,
                 now=now,
                 skew=skew,
             )
-        return open_envelope(
-            envelope_bytes(vector),
-            recipient=keys,
-            registry=registry,
-            replay=replay,
-            now=now,
-            skew=skew,
-        )
+        return opened
 
 
 @pytest.mark.parametrize("path", VECTOR_FILES, ids=[p.stem for p in VECTOR_FILES])
@@ -101,18 +109,32 @@ def test_vector(path: Path, tmp_path: Path) -> None:
     vector = load(path)
     assert vector["id"] == path.stem
     expected = vector["expected"]
+    recorder = MemoryRecorder()
+    previous = len(vector["previously_opened"])
     if expected["result"] == "valid":
-        opened = open_vector(vector, tmp_path)
+        opened = open_vector(vector, tmp_path, recorder)
         assert opened.verified_claims() == expected["claims"]
         assert opened.recipient == vector["recipient"]
+        assert (opened.opened_for, opened.actor) == (
+            vector["open"]["purpose"],
+            vector["open"]["actor"],
+        )
+        assert [(e.action, e.outcome) for e in recorder.entries] == [("open", "success")] * (
+            previous + 1
+        )
     else:
         assert expected["result"] == "invalid"
         with pytest.raises(SafeShareError) as info:
-            open_vector(vector, tmp_path)
+            open_vector(vector, tmp_path, recorder)
         assert info.value.code == expected["error"], (
             f"{vector['id']}: expected {expected['error']!r}, got "
             f"{info.value.code!r} ({type(info.value).__name__}: {info.value})"
         )
+        # Only a policy refusal is recorded (as a denial); other failures record nothing.
+        denied = [("deny", "denied")] if expected["error"] == "policy_violation" else []
+        assert [(e.action, e.outcome) for e in recorder.entries] == [("open", "success")] * (
+            previous
+        ) + denied
 
 
 def test_vector_files_are_well_formed() -> None:
@@ -123,7 +145,12 @@ def test_vector_files_are_well_formed() -> None:
         assert len(envelope_members) == 1, path.name
         assert set(vector) == MEMBERS | envelope_members, path.name
         assert vector["id"].startswith(CATEGORY_PREFIX[vector["category"]]), path.name
-        assert (vector["expected"]["result"] == "valid") == (vector["category"] == "valid")
+        assert (vector["expected"]["result"] == "valid") == vector["id"].startswith("valid-")
+        how = vector["open"]
+        assert set(how) == {"purpose", "actor", "acknowledged"}, path.name
+        assert isinstance(how["purpose"], str), path.name
+        assert how["actor"].strip(), path.name
+        assert all(isinstance(text, str) for text in how["acknowledged"]), path.name
         assert vector["recipient"] in vector["keys"], path.name
         assert vector["description"].strip(), path.name
 
@@ -282,6 +309,22 @@ REQUIRED: Final[dict[str, tuple[str, ...]]] = {
         "invalid-protocol-sender-suspended",
         "invalid-protocol-unknown-issuer-agency",
         "valid-key-valid-since-iat",
+    ),
+    "Policy: own, compatible, incompatible and unknown purposes": (
+        "valid-policy-own-purpose",
+        "valid-policy-compatible-purpose",
+        "invalid-policy-incompatible-purpose",
+        "invalid-policy-compatibility-not-transitive",
+        "invalid-policy-compatibility-not-symmetric",
+        "invalid-policy-unknown-purpose",
+        "invalid-policy-unknown-envelope-purpose",
+        "invalid-protocol-expired-with-incompatible-purpose",
+    ),
+    "Policy: conditions acknowledged before release": (
+        "valid-policy-acknowledgements-given",
+        "invalid-policy-acknowledgement-missing",
+        "invalid-policy-acknowledgement-none",
+        "invalid-policy-acknowledgement-altered",
     ),
     "Protocol: claims (ver, msg_type, unknown claim, handling)": (
         "invalid-protocol-ver-2",

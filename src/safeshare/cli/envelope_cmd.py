@@ -8,9 +8,16 @@ agency whose key file is given to the named recipient agencies
 
 ``open`` verifies the registry the same way and opens an envelope as the
 agency whose key file is given (:func:`safeshare.envelope.open_envelope`),
-recording it in a replay cache (``--replay-db``). Only a fully verified
-envelope produces output: on any failure, stdout stays empty and one error
-line goes to stderr (exit code 1).
+recording it in a replay cache (``--replay-db``). The caller states the
+purpose it opens the envelope for (``--purpose``) and who opens it
+(``--actor``), and acknowledges the envelope's handling conditions
+(``--acknowledge``); a purpose the envelope does not allow (directly, as a
+compatible purpose, or through a consent grant in ``--consent-db``) is
+refused. Every open and every refusal is recorded in the agency's audit log
+(``--audit-db``; without it a warning says that nothing is recorded). Only a
+fully verified and authorized envelope produces output: on any failure,
+stdout stays empty and one error line (and a hint) goes to stderr (exit
+code 1).
 
 Both take ``--now TIME`` (RFC 3339) so that scripts and tests are
 reproducible; the same time is used to verify the registry.
@@ -19,10 +26,11 @@ reproducible; the same time is used to verify the registry.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -32,8 +40,12 @@ from pydantic import ValidationError
 
 from safeshare._internal import fs, strictjson
 from safeshare._internal.clock import from_unix, rfc3339, to_unix
+from safeshare.audit.checkpoint import agency_log_origin, agency_of_log_origin
+from safeshare.audit.entry import MAX_ACTOR_LENGTH, AuditEntry
+from safeshare.audit.log import AuditLog
 from safeshare.cli._argtypes import agency_id, int_between, rfc3339_time
 from safeshare.cli._common import (
+    PROG,
     add_passphrase_option,
     print_json,
     printable,
@@ -56,8 +68,9 @@ from safeshare.envelope._profile import SignedClaims
 from safeshare.errors import MalformedInputError, OversizedInputError, StorageError, UsageError
 from safeshare.keys import AgencyKeySet
 from safeshare.purpose.conditions import HandlingConditions
+from safeshare.purpose.consent import ConsentStore
 from safeshare.registry import RegistryState, TrustRegistry
-from safeshare.storage import ReplayCache, open_store
+from safeshare.storage import ReplayCache, Store, open_store
 
 if TYPE_CHECKING:
     from safeshare.cli._common import Subparsers
@@ -68,6 +81,7 @@ __all__ = [
     "describe_opened",
     "read_handling",
     "read_record",
+    "read_source",
     "register",
 ]
 
@@ -106,6 +120,21 @@ def _claim_text(claim: str, expected: str) -> Callable[[str], str]:
 
     convert.__name__ = claim
     return convert
+
+
+def _actor(text: str) -> str:
+    if not text.strip() or len(text) > MAX_ACTOR_LENGTH or not text.isprintable():
+        raise argparse.ArgumentTypeError(
+            f"{text[:64]!r} does not name an actor: use 1 to {MAX_ACTOR_LENGTH} printable "
+            "characters, e.g. an officer's badge number or a service account"
+        )
+    return text
+
+
+def _acknowledgement(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an acknowledged condition cannot be empty")
+    return text
 
 
 def _message_type(text: str) -> str:
@@ -201,21 +230,76 @@ def register(subparsers: Subparsers) -> None:
 
     p = subparsers.add_parser(
         "open",
-        help="verify and decrypt an envelope addressed to us",
+        help="verify and decrypt an envelope addressed to us, for a stated purpose",
         description=(
             "Open ENVELOPE ('-' or no argument: stdin) as the agency of --key: decrypt it, "
             "verify the sender's signature against the trust registry, the audience, the "
-            "lifetime and every disclosure, and record it in the replay cache. Prints the "
-            "verified content only if every check passed; otherwise one error line on stderr "
-            "and exit code 1."
+            "lifetime and every disclosure; check that --purpose is allowed (the envelope's "
+            "purpose, a compatible one, or one a consent grant in --consent-db allows) and "
+            "that every handling condition to acknowledge was given with --acknowledge; "
+            "record it in the replay cache and the access (or its refusal) in the audit log "
+            "(--audit-db). Prints the verified content only if every check passed; otherwise "
+            "one error line on stderr and exit code 1."
         ),
     )
     _add_common(p)
+    p.add_argument(
+        "--purpose",
+        metavar="CODE",
+        required=True,
+        type=_claim_text("purpose", "a purpose code such as criminal_investigation"),
+        help="the purpose the data is opened for, e.g. criminal_investigation",
+    )
+    p.add_argument(
+        "--actor",
+        metavar="ID",
+        required=True,
+        type=_actor,
+        help="who opens the envelope: the officer or system (recorded in the audit log)",
+    )
+    p.add_argument(
+        "--acknowledge",
+        metavar="TEXT",
+        action="append",
+        default=[],
+        type=_acknowledgement,
+        help=(
+            "acknowledge a handling condition of the envelope, exactly as written (repeat "
+            "for each condition); the data is released only when every condition is "
+            "acknowledged"
+        ),
+    )
     p.add_argument(
         "--replay-db",
         metavar="PATH",
         required=True,
         help="replay cache database: an SQLite file path or sqlite:///absolute/path",
+    )
+    p.add_argument(
+        "--audit-db",
+        metavar="LOCATION",
+        help=(
+            "the agency's audit log database (an SQLite file path or a postgresql:// URL): "
+            "the open, or its refusal, is recorded there before anything is printed; "
+            "without it nothing is recorded (a warning says so)"
+        ),
+    )
+    p.add_argument(
+        "--audit-network",
+        metavar="NAME",
+        help=(
+            "the network name in the audit log's origin <NAME>/<agency>/audit, e.g. "
+            "safeshare.example; needed to create the log in a new --audit-db (an existing "
+            "log is opened under the origin it records)"
+        ),
+    )
+    p.add_argument(
+        "--consent-db",
+        metavar="LOCATION",
+        help=(
+            "the consent database ('safeshare consent add'): a purpose other than the "
+            "envelope's and its compatible ones is allowed by a valid grant recorded there"
+        ),
     )
     p.add_argument(
         "--skew-seconds",
@@ -231,7 +315,12 @@ def register(subparsers: Subparsers) -> None:
         "envelope", metavar="ENVELOPE", nargs="?", help="envelope file; '-' or no argument: stdin"
     )
     p.add_argument(
-        "--json", action="store_true", help="print the verified claims as JSON (sorted keys)"
+        "--json",
+        action="store_true",
+        help=(
+            "print the verified claims as JSON (sorted keys), plus 'digest' (of the envelope, "
+            "to ask for consent), 'opened_for', 'actor' and 'audit' (log origin and entry index)"
+        ),
     )
     p.set_defaults(handler=_open)
 
@@ -274,7 +363,7 @@ def _stdin_is_terminal() -> bool:
         return False
 
 
-def _read_source(source: str | None, *, what: str, max_bytes: int) -> tuple[bytes, str]:
+def read_source(source: str | None, *, what: str, max_bytes: int) -> tuple[bytes, str]:
     """The bytes of file *source*, or of stdin for ``-``/None; and a name for messages."""
     if source is not None and source != _STDIN:
         return fs.read_bytes(source, what=what, max_bytes=max_bytes), repr(source)
@@ -311,7 +400,7 @@ _JSON_KINDS: Final[dict[type, str]] = {
 
 def read_record(source: str | None) -> dict[str, Any]:
     """Read and strictly parse a record: a JSON object, from a file or stdin."""
-    data, where = _read_source(source, what="record", max_bytes=MAX_RECORD_BYTES)
+    data, where = read_source(source, what="record", max_bytes=MAX_RECORD_BYTES)
     record = strictjson.loads(data, what=f"the record {where}", max_bytes=MAX_RECORD_BYTES)
     if not isinstance(record, dict):
         kind = _JSON_KINDS.get(type(record), "not an object")
@@ -412,28 +501,121 @@ def _seal(args: argparse.Namespace) -> int:
 # -- open -----------------------------------------------------------------------------
 
 
+class _IndexRecorder:
+    """Records into an audit log and remembers the index of the last entry."""
+
+    def __init__(self, log: AuditLog) -> None:
+        self.log = log
+        self.index: int | None = None
+
+    def record(self, entry: AuditEntry) -> int:
+        self.index = self.log.append(entry)
+        return self.index
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(f"{PROG}: warning: {printable(message)}\n")
+    sys.stderr.flush()
+
+
+def _audit_log(store: Store, agency: str, network: str | None) -> AuditLog:
+    """The audit log of *agency* in *store*, created as ``<network>/<agency>/audit`` if new."""
+    stored = AuditLog.stored_origin(store)
+    if stored is None:
+        if network is None:
+            raise UsageError(
+                f"the audit database {store.location} holds no audit log yet",
+                hint=(
+                    "give --audit-network NAME (e.g. safeshare.example) to create the log "
+                    f"NAME/{agency}/audit there, or point --audit-db at {agency}'s audit log"
+                ),
+            )
+        return AuditLog(store, origin=agency_log_origin(agency, network=network))
+    parsed = agency_of_log_origin(stored)
+    if parsed is None or parsed[1] != agency:
+        raise UsageError(
+            f"the audit database {store.location} holds the audit log {stored!r}, which is "
+            f"not the log of {agency} (<network>/{agency}/audit)",
+            hint=f"point --audit-db at {agency}'s own audit log",
+        )
+    if network is not None and parsed[0] != network:
+        raise UsageError(
+            f"the audit log in {store.location} belongs to the network {parsed[0]!r}, "
+            f"not {network!r}",
+            hint="leave out --audit-network to use the log under the origin it records",
+        )
+    return AuditLog(store, origin=stored)
+
+
+@contextlib.contextmanager
+def _stores(
+    args: argparse.Namespace, agency: str
+) -> Iterator[tuple[ReplayCache, _IndexRecorder | None, ConsentStore | None]]:
+    with contextlib.ExitStack() as stack:
+        replay = ReplayCache(stack.enter_context(open_store(args.replay_db)))
+        recorder = None
+        if args.audit_db is not None:
+            log = _audit_log(
+                stack.enter_context(open_store(args.audit_db)), agency, args.audit_network
+            )
+            recorder = _IndexRecorder(log)
+        consents = None
+        if args.consent_db is not None:
+            consents = ConsentStore(stack.enter_context(open_store(args.consent_db)))
+        yield replay, recorder, consents
+
+
 def _open(args: argparse.Namespace) -> int:
-    data, _ = _read_source(args.envelope, what="envelope", max_bytes=_MAX_ENVELOPE_FILE_BYTES)
+    if args.audit_db is None:
+        _warn(
+            "no --audit-db: this access (or its refusal) is not recorded in an audit log; "
+            "pass the agency's audit log database to record it"
+        )
+    data, _ = read_source(args.envelope, what="envelope", max_bytes=_MAX_ENVELOPE_FILE_BYTES)
     # A final line break (as 'seal' prints it) is not part of the envelope.
     data = data.removesuffix(b"\n").removesuffix(b"\r")
     now = _now(args)
     registry = _registry(args, now)
     recipient = _keyset(args)
-    with open_store(args.replay_db) as store:
+    with _stores(args, recipient.agency) as (replay, recorder, consents):
+        # Purpose, actor and acknowledgements are enforced inside open_envelope,
+        # before the replay insert; the access is recorded before it returns.
         opened = open_envelope(
             data,
             recipient=recipient,
             registry=registry,
-            replay=ReplayCache(store),
+            replay=replay,
+            purpose=args.purpose,
+            actor=args.actor,
+            recorder=recorder,
+            consents=consents,
+            acknowledged=args.acknowledge,
             now=now,
             skew=timedelta(seconds=args.skew_seconds),
         )
-    # Purpose and actor enforcement (a later issue) checks `opened` here,
-    # before anything of its content is printed.
+        audit = (
+            None
+            if recorder is None or recorder.index is None
+            else {"origin": recorder.log.origin, "index": recorder.index}
+        )
     if args.json:
-        print_json(opened.verified_claims())
+        print_json(
+            {
+                **opened.verified_claims(),
+                "digest": opened.digest,
+                "opened_for": opened.opened_for,
+                "actor": opened.actor,
+                "audit": audit,
+            }
+        )
     else:
-        sys.stdout.write("".join(line + "\n" for line in describe_opened(opened)))
+        recorded = (
+            "not recorded (no --audit-db)"
+            if audit is None
+            else f"entry {audit['index']} of the audit log {audit['origin']}"
+        )
+        lines = describe_opened(opened, recorded=recorded)
+        sys.stdout.write("".join(line + "\n" for line in lines))
     return 0
 
 
@@ -441,8 +623,11 @@ def _days(n: int) -> str:
     return f"{n} day" if n == 1 else f"{n} days"
 
 
-def describe_opened(opened: OpenedEnvelope) -> list[str]:
-    """A short human-readable account of a verified envelope, the record as JSON last."""
+def describe_opened(opened: OpenedEnvelope, *, recorded: str | None = None) -> list[str]:
+    """A short human-readable account of a verified envelope, the record as JSON last.
+
+    *recorded* says where the access was recorded (shown when given).
+    """
     h = opened.handling
     rows: list[tuple[str, str]] = [
         ("issuer", f"{opened.issuer} (signature verified with the trust registry)"),
@@ -474,6 +659,16 @@ def describe_opened(opened: OpenedEnvelope) -> list[str]:
     if h.no_solely_automated_decision:
         rows.append(("automated decisions", "none based solely on automated processing"))
     rows += [("acknowledge", text) for text in h.acknowledgements]
+    opened_for = opened.opened_for
+    if opened_for == opened.purpose:
+        opened_for += " (the envelope's purpose)"
+    rows += [
+        ("opened for", opened_for),
+        ("actor", opened.actor),
+        ("digest", f"{opened.digest} (name it to ask {opened.issuer} for consent)"),
+    ]
+    if recorded is not None:
+        rows.append(("recorded as", recorded))
     width = max(len(label) for label, _ in rows) + 2
     lines = [f"Opened envelope {opened.jti} for {opened.recipient}: every check passed"]
     lines += [f"  {label + ':':<{width}}{value}" for label, value in rows]

@@ -7,18 +7,22 @@ signed claims strictly; 7. resolve the sender key from the registry by
 (``iss``, ``kid``, ``sig``, at ``iat``) - the algorithm is the key's; 8.
 verify the signature; 9. check the claims (audience, sealed-to binding,
 version, type, times); 10. verify the disclosures (RFC 9901 section 7.1);
-11. record (``iss``, ``jti``) in the replay cache, atomically; 12. return an
-immutable result.
+11. authorize the caller's purpose and acknowledgements
+(:mod:`safeshare.purpose.enforce`; a refusal is recorded as a denial); 12.
+record (``iss``, ``jti``) in the replay cache, atomically; 13. record the
+access (audit entry ``open``) and return an immutable result.
 
-Step 10 runs before step 11 on purpose: a co-recipient who tampers with the
+Step 10 runs before step 12 on purpose: a co-recipient who tampers with the
 disclosures and re-encrypts the token to us must not be able to "use up" the
 ``jti`` of the genuine envelope (see ``docs/adr/0002-envelope-processing.md``).
+Step 11 runs before step 12 for the same reason: an open refused for its
+purpose does not consume the ``jti``.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +34,7 @@ from safeshare._internal import strictjson
 from safeshare._internal.b64 import b64u_decode
 from safeshare._internal.clock import from_unix, resolve_now
 from safeshare._jose import jwe, jws, sdjwt
+from safeshare.audit.recorder import AccessRecorder
 from safeshare.envelope._profile import (
     DEFAULT_SKEW,
     ENVELOPE_TYP,
@@ -50,7 +55,10 @@ from safeshare.errors import (
     VerificationError,
 )
 from safeshare.keys import AgencyKeySet, VerifyKey
+from safeshare.purpose import enforce
 from safeshare.purpose.conditions import HandlingConditions
+from safeshare.purpose.consent import ConsentStore
+from safeshare.purpose.vocabulary import Vocabulary
 from safeshare.registry import TrustRegistry
 from safeshare.storage import ReplayCache
 
@@ -76,6 +84,10 @@ class OpenedEnvelope:
     record: Mapping[str, Any]
     digest: str
     """SHA-256 (hex) of the issuer-signed JWT: names this envelope's signed content."""
+    opened_for: str
+    """The purpose the caller opened the envelope for (``purpose``, or one it allows)."""
+    actor: str
+    """The officer or system that opened it (as recorded in the audit entry)."""
 
     def verified_claims(self) -> dict[str, Any]:
         """The verified claims as plain JSON values (what the test vectors list)."""
@@ -111,6 +123,12 @@ def open_envelope(
     recipient: AgencyKeySet,
     registry: TrustRegistry,
     replay: ReplayCache,
+    purpose: str,
+    actor: str,
+    recorder: AccessRecorder | None,
+    vocabulary: Vocabulary | None = None,
+    consents: ConsentStore | None = None,
+    acknowledged: Collection[str] = (),
     now: datetime | None = None,
     skew: timedelta = DEFAULT_SKEW,
 ) -> OpenedEnvelope:
@@ -125,7 +143,35 @@ def open_envelope(
     disclosure verifies (RFC 9901 section 7.1), and (``iss``, ``jti``) has
     never been accepted by *replay* before. Every failure raises a typed
     :class:`~safeshare.errors.SafeShareError`; no claim leaks through it.
+
+    Purpose and actor (:mod:`safeshare.purpose.enforce`): *actor* (the
+    officer or system) opens the envelope for *purpose*, which must be the
+    envelope's purpose, one the *vocabulary* (default: the shipped one)
+    lists as compatible with it, or one that a valid consent grant of the
+    issuer in *consents* allows for this envelope; every text in
+    ``handling.acknowledgements`` must be in *acknowledged*. Otherwise a
+    denial is recorded through *recorder* and
+    :class:`~safeshare.errors.PolicyError` (``policy_violation``) is raised,
+    before the replay cache is touched (the envelope still opens later for
+    an allowed purpose). An allowed open is recorded through *recorder*
+    after the replay insert, and the result is returned only after
+    ``recorder.record`` returned; its error (e.g.
+    :class:`~safeshare.errors.StorageError`) propagates and nothing is
+    returned (the ``jti`` is then consumed).
+
+    *recorder* is required: applications and the CLI pass an
+    :class:`~safeshare.audit.recorder.AuditLogRecorder` (durable on return);
+    ``None`` is only for callers that record the access elsewhere
+    themselves (benchmarks, conformance harnesses).
     """
+    access = enforce.open_request(
+        purpose=purpose,
+        actor=actor,
+        recorder=recorder,
+        vocabulary=vocabulary,
+        consents=consents,
+        acknowledged=acknowledged,
+    )
     now = resolve_now(now)
     if skew < timedelta(0) or skew > timedelta(hours=1):
         raise UsageError("skew must be between 0 and 1 hour")
@@ -224,8 +270,21 @@ def open_envelope(
     # in the one pass that processes the disclosures.
     revealed, _ = sdjwt.reveal(payload, disclosures, frozen=True)
     digest = hashlib.sha256(issuer_jwt.encode("ascii")).hexdigest()
+    # Purpose, actor and acknowledgements: a refusal is recorded as a denial and
+    # raised here, before the replay insert, so it does not consume the jti.
+    authorized = enforce.enforce_open(
+        access,
+        issuer=claims.iss,
+        recipient=recipient.agency,
+        jti=claims.jti,
+        envelope_digest=digest,
+        envelope_purpose=claims.purpose,
+        handling=handling,
+        registry=registry,
+        now=now,
+    )
     replay.check_and_record(claims.iss, claims.jti, digest, keep_until=expires_at + skew, now=now)
-    return OpenedEnvelope(
+    opened = OpenedEnvelope(
         issuer=claims.iss,
         audience=tuple(claims.aud),
         recipient=recipient.agency,
@@ -242,4 +301,8 @@ def open_envelope(
         sealed_to=tuple(claims.sealed_to),
         record=revealed["record"],
         digest=digest,
+        opened_for=access.purpose,
+        actor=access.actor,
     )
+    authorized.record()  # durable (AuditLogRecorder) before the data is released
+    return opened

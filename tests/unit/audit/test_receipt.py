@@ -73,6 +73,9 @@ def opened(net: _testnet.TestNetwork, tmp_path_factory: pytest.TempPathFactory) 
             recipient=net.keysets[RECIPIENT],
             registry=net.registry,
             replay=ReplayCache(store),
+            purpose="criminal_investigation",
+            actor="recipient officer",
+            recorder=None,
             now=NOW,
         )
 

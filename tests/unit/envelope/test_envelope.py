@@ -52,6 +52,7 @@ SEAL_ARGS: dict[str, Any] = {
     "case_ref": "XA-2026-0042",
     "message_type": "disclosure_response",
 }
+ACTOR = "officer 4711"
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +77,14 @@ def _open(
     net: _testnet.TestNetwork, envelope: bytes, agency: str, replay: ReplayCache
 ) -> OpenedEnvelope:
     return open_envelope(
-        envelope, recipient=net.keysets[agency], registry=net.registry, replay=replay, now=NOW
+        envelope,
+        recipient=net.keysets[agency],
+        registry=net.registry,
+        replay=replay,
+        purpose=SEAL_ARGS["purpose"],
+        actor=ACTOR,
+        recorder=None,  # recording is tested in tests/unit/envelope/test_open_enforcement.py
+        now=NOW,
     )
 
 
@@ -247,7 +255,14 @@ def test_key_rotation_old_envelopes_still_open_new_ones_use_the_new_key(
     )
     for envelope in (old_envelope, new_envelope):
         opened = open_envelope(
-            envelope, recipient=xb_rotated, registry=rotated.registry, replay=replay, now=NOW
+            envelope,
+            recipient=xb_rotated,
+            registry=rotated.registry,
+            replay=replay,
+            purpose=SEAL_ARGS["purpose"],
+            actor=ACTOR,
+            recorder=None,
+            now=NOW,
         )
         assert dict(opened.record) | {"address": RECORD["address"]} == RECORD
     assert opened.recipient_kid == xb_rotated.decryption_key.kid
@@ -276,7 +291,14 @@ def _open_in_child(args: tuple[bytes, dict[str, Any], bytes, str, str, str]) -> 
     with open_store(db) as store:
         try:
             open_envelope(
-                envelope, recipient=keys, registry=registry, replay=ReplayCache(store), now=now
+                envelope,
+                recipient=keys,
+                registry=registry,
+                replay=ReplayCache(store),
+                purpose=SEAL_ARGS["purpose"],
+                actor=ACTOR,
+                recorder=None,
+                now=now,
             )
         except ReplayError:
             return "replay"

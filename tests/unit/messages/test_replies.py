@@ -57,7 +57,14 @@ def seal_and_open(
         now=NOW,
     )
     return open_envelope(
-        envelope, recipient=net.keysets[to], registry=net.registry, replay=replay, now=NOW
+        envelope,
+        recipient=net.keysets[to],
+        registry=net.registry,
+        replay=replay,
+        purpose=message.purpose,
+        actor="caseworker",
+        recorder=None,
+        now=NOW,
     )
 
 

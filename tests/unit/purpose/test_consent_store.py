@@ -99,6 +99,9 @@ def opened(net: _testnet.TestNetwork, tmp_path_factory: pytest.TempPathFactory) 
             recipient=net.keysets[HOLDER],
             registry=net.registry,
             replay=ReplayCache(store),
+            purpose="criminal_investigation",
+            actor="holder officer",
+            recorder=None,
             now=NOW,
         )
 
