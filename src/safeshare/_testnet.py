@@ -4,15 +4,24 @@ Countries use ISO 3166-1 user-assigned codes (``XA``..``XD``), so no real
 authority is ever named. With a *seed* every key is derived from it (test
 vectors need fixed keys); without one, keys come from the OS CSPRNG.
 
+The agencies declare the strictest safeguards the registry can express
+(:data:`STRICTEST_RETENTION_DAYS`, onward transfer ``never``, no solely
+automated decisions, breach notification, every instrument in
+:data:`INSTRUMENTS`), so the transfer check before sealing
+(:mod:`safeshare.purpose.transfer`) accepts any handling conditions sent to
+them under a legal basis of those instruments. Tests of the transfer check
+give agencies looser safeguards explicitly (``build(safeguards=...)``).
+
 Not public API: applications build their own registries.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from safeshare.keys import AgencyKeySet, DecryptionKey, SigningKey
 from safeshare.registry import (
@@ -47,6 +56,9 @@ AGENCIES: Final[dict[str, tuple[str, str, str]]] = {
 }
 
 INSTRUMENTS: Final = ("BUDAPEST", "BUDAPEST-2AP", "UNTOC", "UNCC")
+#: What the test agencies declare as their longest retention: the shortest
+#: ``Retention.max_days`` allowed, so that no retention condition is stricter.
+STRICTEST_RETENTION_DAYS: Final = 1
 
 
 def _derive(seed: bytes, label: str) -> bytes:
@@ -75,10 +87,16 @@ def agency_entry(
     keys: AgencyKeySet,
     *,
     not_before: datetime,
-    max_retention_days: int = 730,
-    onward_transfer: OnwardTransferPolicy = "with_prior_authorisation",
+    max_retention_days: int = STRICTEST_RETENTION_DAYS,
+    onward_transfer: OnwardTransferPolicy = "never",
+    safeguards: Mapping[str, Any] | None = None,
 ) -> Agency:
-    """A registry entry for a test agency with all its keys valid from *not_before*."""
+    """A registry entry for a test agency with all its keys valid from *not_before*.
+
+    *safeguards* replaces members of the declared :class:`Safeguards` (for
+    example ``{"max_retention_days": 730, "onward_transfer":
+    "domestic_same_conditions"}``).
+    """
     name, jurisdiction, oversight = AGENCIES.get(
         keys.agency, (keys.agency, keys.agency[:2], "Oversight body")
     )
@@ -102,11 +120,14 @@ def agency_entry(
             name="24/7 point of contact", phone="+99 555 0100", available_24_7=True
         ),
         keys=tuple(registry_keys),
-        safeguards=Safeguards(
-            max_retention_days=max_retention_days,
-            onward_transfer=onward_transfer,
-            oversight_body=oversight,
-            accepted_instruments=INSTRUMENTS,
+        safeguards=Safeguards.model_validate(
+            {
+                "max_retention_days": max_retention_days,
+                "onward_transfer": onward_transfer,
+                "oversight_body": oversight,
+                "accepted_instruments": INSTRUMENTS,
+                **(safeguards or {}),
+            }
         ),
     )
 
@@ -140,13 +161,23 @@ def build(
     agencies: tuple[str, ...] = tuple(AGENCIES),
     seed: bytes | None = None,
     keys_valid_from: timedelta = timedelta(days=30),
+    safeguards: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> TestNetwork:
-    """A network of *agencies*, registry issued at *now*, keys valid from 30 days before."""
+    """A network of *agencies*, registry issued at *now*, keys valid from 30 days before.
+
+    *safeguards* maps an agency id to the members of its declared safeguards
+    that differ from the strict defaults (see :func:`agency_entry`).
+    """
     keysets = {a: keyset(a, seed=seed) for a in agencies}
     auth = authority(seed=seed)
     doc = RegistryDocument(name="safeshare test network", serial=0)
+    changes = safeguards or {}
     for keys in keysets.values():
-        doc = doc.with_agency(agency_entry(keys, not_before=now - keys_valid_from))
+        doc = doc.with_agency(
+            agency_entry(
+                keys, not_before=now - keys_valid_from, safeguards=changes.get(keys.agency)
+            )
+        )
     doc = doc.next_version(now=now, valid_for=timedelta(days=30))
     signed = sign_registry(doc, auth)
     registry = TrustRegistry.from_signed(signed, auth.public, now=now)

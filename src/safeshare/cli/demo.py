@@ -5,7 +5,9 @@ get keys, a registry authority lists them with their safeguards and signs the
 registry, and a relying party verifies it. The demo shows the registry
 refusing a tampered or forged copy; then XA-NPOL seals subscriber information
 for XB-PROS, XB-PROS opens it, and the envelope's safeguards refuse a replay,
-a tampered envelope and a surreptitious forward to XC-CUST. Finally an older
+a tampered envelope and a surreptitious forward to XC-CUST. Before XB-PROS
+opens the envelope for its purpose, an attempt to open it for another purpose
+is refused and recorded in XB-PROS's audit log. Finally an older
 registry replayed after a newer one, a revoked key and a suspended agency are
 refused, including sealing to the suspended agency.
 
@@ -32,6 +34,9 @@ from safeshare._internal import fs, strictjson
 from safeshare._internal.b64 import b64u_decode, b64u_encode
 from safeshare._internal.clock import resolve_now, rfc3339
 from safeshare._jose import jwe
+from safeshare.audit.checkpoint import agency_log_origin
+from safeshare.audit.log import AuditLog
+from safeshare.audit.recorder import AuditLogRecorder
 from safeshare.cli._common import build_model, ensure_directory, say
 from safeshare.cli._jwks import read_authority_key, read_public_keys
 from safeshare.cli.keygen import write_agency_keys, write_authority_key
@@ -50,6 +55,7 @@ from safeshare.errors import (
     KeyFileError,
     KeyRevokedError,
     MalformedInputError,
+    PolicyError,
     RegistryRollbackError,
     ReplayError,
     SafeShareError,
@@ -73,13 +79,16 @@ if TYPE_CHECKING:
     from safeshare.cli._common import Subparsers
 
 __all__ = [
+    "DEMO_ACTOR",
     "DEMO_AGENCIES",
+    "DEMO_NETWORK",
     "DEMO_STEPS",
     "ENVELOPE_CASE_REF",
     "ENVELOPE_HANDLING",
     "ENVELOPE_LEGAL_BASIS",
     "ENVELOPE_PURPOSE",
     "ENVELOPE_TYPE",
+    "OTHER_PURPOSE",
     "SUBSCRIBER_RECORD",
     "DemoAgency",
     "DemoContext",
@@ -127,7 +136,7 @@ DEMO_AGENCIES: Final = (
             "max_retention_days": 365,
             "onward_transfer": "with_prior_authorisation",
             "oversight_body": "Arcadian Data Protection Authority",
-            "accepted_instruments": ["BUDAPEST-SAP2", "XA-XB-MLA-2024"],
+            "accepted_instruments": ["BUDAPEST-2AP", "XA-XB-MLA-2024"],
         },
     ),
     DemoAgency(
@@ -144,7 +153,7 @@ DEMO_AGENCIES: Final = (
             "max_retention_days": 180,
             "onward_transfer": "never",
             "oversight_body": "Bordurian Judicial Oversight Commission",
-            "accepted_instruments": ["BUDAPEST-SAP2"],
+            "accepted_instruments": ["BUDAPEST-2AP"],
         },
     ),
     DemoAgency(
@@ -160,7 +169,7 @@ DEMO_AGENCIES: Final = (
             "max_retention_days": 365,
             "onward_transfer": "domestic_same_conditions",
             "oversight_body": "Carpanian Data Inspectorate",
-            "accepted_instruments": ["BUDAPEST-SAP2", "UNTOC"],
+            "accepted_instruments": ["BUDAPEST-2AP", "UNTOC"],
         },
     ),
 )
@@ -184,6 +193,12 @@ ENVELOPE_LEGAL_BASIS: Final = "BUDAPEST-2AP.Art7"
 ENVELOPE_CASE_REF: Final = "XB-2026-CYB-0117"
 ENVELOPE_TYPE: Final = "disclosure_response"
 ENVELOPE_HANDLING: Final = HandlingConditions(tlp="AMBER", retention=Retention(max_days=180))
+#: A purpose the demo envelope does not allow (not compatible with ENVELOPE_PURPOSE).
+OTHER_PURPOSE: Final = "intelligence_analysis"
+#: The officer of XB-PROS who opens the envelope (recorded in the audit log).
+DEMO_ACTOR: Final = "XB-PROS officer 4711"
+#: The network name in the demo agencies' audit log origins.
+DEMO_NETWORK: Final = "demo.safeshare.example"
 
 
 class DemoStepError(Exception):
@@ -527,14 +542,42 @@ def _envelope_path(ctx: DemoContext, suffix: str = "") -> Path:
     return ctx.workdir / f"envelope-XA-NPOL-to-XB-PROS{suffix}.json"
 
 
-def _open_as(ctx: DemoContext, agency: str, envelope: bytes) -> OpenedEnvelope:
-    """Open *envelope* as *agency*, with that agency's replay cache in the work directory."""
+def _open_as(
+    ctx: DemoContext, agency: str, envelope: bytes, *, purpose: str = ENVELOPE_PURPOSE
+) -> OpenedEnvelope:
+    """Open *envelope* as *agency* for *purpose*, with that agency's replay cache and audit
+    log in the work directory."""
     keyset = _need(ctx.keysets.get(agency), f"the {agency} key set")
     registry = _need(ctx.registry, "the verified registry")
-    with open_store(ctx.workdir / f"{agency}.replay.db") as store:
+    with (
+        open_store(ctx.workdir / f"{agency}.replay.db") as store,
+        open_store(ctx.workdir / f"{agency}.audit.db") as audit_store,
+    ):
+        log = AuditLog(audit_store, origin=agency_log_origin(agency, network=DEMO_NETWORK))
         return open_envelope(
-            envelope, recipient=keyset, registry=registry, replay=ReplayCache(store), now=ctx.now
+            envelope,
+            recipient=keyset,
+            registry=registry,
+            replay=ReplayCache(store),
+            purpose=purpose,
+            actor=DEMO_ACTOR,
+            recorder=AuditLogRecorder(log),
+            now=ctx.now,
         )
+
+
+def _last_audit_entry(ctx: DemoContext, agency: str) -> str:
+    """The last entry of *agency*'s audit log, in words (metadata only)."""
+    with open_store(ctx.workdir / f"{agency}.audit.db") as store:
+        log = AuditLog.open(store)
+        size = log.size()
+        if size == 0:
+            return "(the audit log is empty)"
+        e = log.entry(size - 1)
+    return (
+        f"entry {size - 1} of {log.origin}: {e.action}/{e.outcome} by {e.actor!r}, "
+        f"purpose {e.purpose}, envelope {e.jti}"
+    )
 
 
 def _seal_record(ctx: DemoContext) -> None:
@@ -600,6 +643,26 @@ def _seal_record(ctx: DemoContext) -> None:
     )
 
 
+def _refuse_other_purpose(ctx: DemoContext) -> None:
+    ctx.say("  Safeguard: purpose limitation (speciality, UNTOC Art. 18(19)). Opening requires a")
+    ctx.say(f"  purpose and an actor. The envelope was sent for {ENVELOPE_PURPOSE}; without")
+    ctx.say(f"  XA-NPOL's consent it may not be used for {OTHER_PURPOSE}. The refusal comes after")
+    ctx.say("  every cryptographic check and before the replay cache is touched, and it is")
+    ctx.say(f"  recorded in XB-PROS's audit log ({DEMO_NETWORK}/XB-PROS/audit).")
+    envelope = _need(ctx.envelope, "the sealed envelope")
+    ctx.expect_refusal(
+        f"XB-PROS opens the envelope for {OTHER_PURPOSE}",
+        (PolicyError,),
+        lambda: _open_as(ctx, "XB-PROS", envelope, purpose=OTHER_PURPOSE),
+    )
+    last = _last_audit_entry(ctx, "XB-PROS")
+    ctx.say(f"  audit log: {last}")
+    ctx.check(
+        "deny/denied" in last and f"purpose {OTHER_PURPOSE}" in last,
+        "the refusal is recorded as a denial, with the actor and the purpose asked for",
+    )
+
+
 def _open_record(ctx: DemoContext) -> None:
     ctx.say("  Safeguards: authenticity and integrity. XB-PROS decrypts with its key, checks")
     ctx.say("  XA-NPOL's signature with the key the registry lists for XA-NPOL, that XB-PROS is")
@@ -611,6 +674,11 @@ def _open_record(ctx: DemoContext) -> None:
     )
     if opened is None:
         raise DemoStepError("XB-PROS could not open the envelope")
+    ctx.say(f"  opened for {opened.opened_for} by {opened.actor!r}; the refused attempt before")
+    ctx.say("  did not use up the envelope's jti")
+    last = _last_audit_entry(ctx, "XB-PROS")
+    ctx.say(f"  audit log: {last}")
+    ctx.check("open/success" in last, "the open is recorded before the data is shown")
     h = opened.handling
     ctx.say(f"  issuer {opened.issuer}, purpose {opened.purpose}, legal basis {opened.legal_basis}")
     ctx.say(f"  case {opened.case_ref}, TLP {h.tlp}, retention at most {h.retention.max_days} days")
@@ -702,6 +770,7 @@ DEMO_STEPS: Final[tuple[DemoStep, ...]] = (
     DemoStep("Resolve each agency's keys", _resolve_keys),
     DemoStep("Refuse a tampered or forged registry", _refuse_tampering),
     DemoStep("XA-NPOL seals subscriber information for XB-PROS", _seal_record),
+    DemoStep("Refuse opening the envelope for a purpose it does not allow", _refuse_other_purpose),
     DemoStep("XB-PROS opens the envelope", _open_record),
     DemoStep("Refuse the same envelope opened twice (replay)", _refuse_envelope_replay),
     DemoStep("Refuse a tampered envelope", _refuse_tampered_envelope),
@@ -766,7 +835,8 @@ def register(subparsers: Subparsers) -> None:
         description=(
             "Create a registry authority and three fictional agencies, build, sign and verify "
             "the trust registry and refuse a tampered copy; seal subscriber information from "
-            "XA-NPOL to XB-PROS and open it, then show a replayed, a tampered and a "
+            "XA-NPOL to XB-PROS, refuse (and record) opening it for a purpose it does not "
+            "allow, open it for its purpose, then show a replayed, a tampered and a "
             "surreptitiously forwarded envelope being refused; finally show rollback, a revoked "
             "key and a suspended agency being refused. Exits 0 only if every step behaves as "
             "expected."

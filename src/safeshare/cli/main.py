@@ -18,7 +18,16 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
 from safeshare import __version__
-from safeshare.cli import consent_cmd, demo, envelope_cmd, keygen, registry_cmd
+from safeshare.cli import (
+    audit_cmd,
+    consent_cmd,
+    demo,
+    envelope_cmd,
+    keygen,
+    registry_cmd,
+    request_cmd,
+    retention_cmd,
+)
 from safeshare.cli._common import PROG, CliParser, Handler, run_handler
 
 if TYPE_CHECKING:
@@ -30,7 +39,10 @@ _REGISTRARS: Final[tuple[Callable[[Subparsers], None], ...]] = (
     keygen.register,
     registry_cmd.register,
     envelope_cmd.register,
+    request_cmd.register,
+    audit_cmd.register,
     consent_cmd.register,
+    retention_cmd.register,
     demo.register,
 )
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import msgspec
 
@@ -13,6 +15,7 @@ from safeshare._internal import strictjson
 from safeshare._internal.b64 import b64u_encode
 from safeshare._internal.clock import resolve_now, to_unix
 from safeshare._jose import jwe, jws, sdjwt
+from safeshare.audit.entry import MAX_REASON_LENGTH, AuditEntry
 from safeshare.envelope._profile import (
     DECOYS,
     DEFAULT_TTL,
@@ -25,10 +28,19 @@ from safeshare.envelope._profile import (
     SD_JWT_TYP,
     SignedClaims,
 )
-from safeshare.errors import UsageError
+from safeshare.errors import MalformedInputError, UsageError
 from safeshare.keys import AgencyKeySet
 from safeshare.purpose.conditions import HandlingConditions
+from safeshare.purpose.transfer import (
+    Mismatch,
+    TransferOverride,
+    check_transfer,
+    transfer_refusal,
+)
 from safeshare.registry import TrustRegistry
+
+if TYPE_CHECKING:
+    from safeshare.audit.recorder import AccessRecorder
 
 
 def seal(
@@ -44,6 +56,9 @@ def seal(
     handling: HandlingConditions | None = None,
     ttl: timedelta = DEFAULT_TTL,
     now: datetime | None = None,
+    override: TransferOverride | None = None,
+    recorder: AccessRecorder | None = None,
+    actor: str | None = None,
 ) -> bytes:
     """Seal *record* from *sender* to the agencies in *to*; return the envelope bytes.
 
@@ -55,8 +70,27 @@ def seal(
     *registry* (``ECDH-ES+A256KW``, ``A256GCM``). The caller chooses no
     algorithm, salt, nonce or key: those come from the profile and registry.
 
+    Transfer check (:mod:`safeshare.purpose.transfer`): before anything is
+    signed, each recipient's declared safeguards in *registry* are compared
+    with *handling* and the legal basis. A suspended recipient is refused
+    with :class:`~safeshare.errors.AgencySuspendedError`, always; any other
+    mismatch with :class:`~safeshare.errors.PolicyError` listing every
+    mismatch and its explanation, unless *override* (a
+    :class:`~safeshare.purpose.transfer.TransferOverride`) acknowledges
+    exactly the mismatches found.
+
+    Recording: with *recorder* (and *actor*, the officer or system that
+    seals), every successful seal is recorded as one audit entry per
+    recipient (action ``seal``), preceded by one ``override`` entry per
+    recipient whose mismatches the override covers (its actor is the
+    override's ``decided_by``); a refused transfer is recorded as ``deny``
+    entries before the error is raised. The envelope is returned only after
+    the recorder returned. An override needs a recorder: it exists only as a
+    recorded decision.
+
     Raises :class:`~safeshare.errors.AgencySuspendedError` and the other
-    registry errors when a recipient cannot receive, and
+    registry errors when a recipient cannot receive,
+    :class:`~safeshare.errors.PolicyError` for a refused transfer, and
     :class:`~safeshare.errors.UsageError` for a bad argument.
     """
     return seal_with_randomness(
@@ -72,6 +106,9 @@ def seal(
         ttl=ttl,
         now=now,
         randbytes=os.urandom,
+        override=override,
+        recorder=recorder,
+        actor=actor,
     )
 
 
@@ -89,8 +126,15 @@ def seal_with_randomness(
     ttl: timedelta,
     now: datetime | None,
     randbytes: Callable[[int], bytes],
+    override: TransferOverride | None = None,
+    recorder: AccessRecorder | None = None,
+    actor: str | None = None,
 ) -> bytes:
-    """:func:`seal` with an explicit randomness source (private: test vectors only)."""
+    """:func:`seal` with an explicit randomness source (private: test vectors only).
+
+    The transfer check draws no randomness, so it does not change the bytes
+    a given randomness source produces.
+    """
     # JWT times are whole seconds (RFC 7519 NumericDate); check the registry at
     # the same instant the recipient will use (iat), not a fraction later.
     now = resolve_now(now).replace(microsecond=0)
@@ -111,10 +155,23 @@ def seal_with_randomness(
     except (TypeError, ValueError) as exc:
         raise UsageError(f"the record must contain only JSON values: {exc}") from None
     handling = handling if handling is not None else HandlingConditions()
+    _check_recording(sender.agency, recorder, actor, override)
 
     # Fail before signing anything: our own key must be registered and valid,
-    # and every recipient must be active with a valid encryption key.
+    # every recipient must be active with a valid encryption key, and its
+    # declared safeguards must satisfy the conditions (or be overridden).
     registry.verify_key(sender.agency, sender.signing_key.kid, at=now)
+    mismatches = check_transfer(registry, recipients, handling, now=now, legal_basis=legal_basis)
+    if any(not m.overridable for m in mismatches):
+        _refuse(
+            mismatches,
+            override=override,
+            recorder=recorder,
+            actor=actor,
+            agency=sender.agency,
+            purpose=purpose,
+            now=now,
+        )
     enc_keys = [registry.encryption_key(agency, at=now) for agency in recipients]
 
     concealed, disclosures = sdjwt.conceal(record_dict, randbytes=randbytes, decoys=DECOYS)
@@ -136,6 +193,16 @@ def seal_with_randomness(
         "_sd_alg": sdjwt.SD_ALG,
     }
     _check_claims_shape(claims)
+    if mismatches or override is not None:
+        _refuse(
+            mismatches,
+            override=override,
+            recorder=recorder,
+            actor=actor,
+            agency=sender.agency,
+            purpose=purpose,
+            now=now,
+        )
     issuer_jwt = jws.sign_compact({"typ": SD_JWT_TYP}, strictjson.dumps(claims), sender.signing_key)
     token = sdjwt.serialize(issuer_jwt, disclosures)
     envelope = jwe.encrypt(
@@ -148,6 +215,21 @@ def seal_with_randomness(
             f"{MAX_ENVELOPE_BYTES} bytes",
             hint="send a smaller record, or split it over several envelopes",
         )
+    if recorder is not None:
+        digest = hashlib.sha256(issuer_jwt.encode("ascii")).hexdigest()
+        _record_seal(
+            recorder,
+            actor=str(actor),
+            agency=sender.agency,
+            recipients=recipients,
+            jti=str(claims["jti"]),
+            digest=digest,
+            purpose=purpose,
+            legal_basis=legal_basis,
+            mismatches=mismatches,
+            override=override,
+            now=now,
+        )
     return out
 
 
@@ -157,3 +239,137 @@ def _check_claims_shape(claims: dict[str, Any]) -> None:
         msgspec.convert(claims, SignedClaims)
     except msgspec.ValidationError as exc:
         raise UsageError(f"cannot seal: {exc}") from None
+
+
+# -- transfer check and recording ---------------------------------------------------------
+
+_CLIP: Final = MAX_REASON_LENGTH
+_PURPOSE: Final = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _CLIP else text[: _CLIP - 3] + "..."
+
+
+def _check_recording(
+    agency: str,
+    recorder: AccessRecorder | None,
+    actor: str | None,
+    override: TransferOverride | None,
+) -> None:
+    """Refuse recording arguments that would fail only after signing."""
+    if override is not None:
+        if not isinstance(override, TransferOverride):
+            raise UsageError("override must be a safeshare.purpose.transfer.TransferOverride")
+        if recorder is None:
+            raise UsageError(
+                "an override of the transfer check must be recorded: pass recorder= (and actor=)",
+                hint="an override exists only as an explicit, recorded decision",
+            )
+    if recorder is None:
+        return
+    if not callable(getattr(recorder, "record", None)):
+        raise UsageError("recorder must be an AccessRecorder (e.g. AuditLogRecorder(log))")
+    if actor is None:
+        raise UsageError(
+            "recording a seal needs the actor (the officer or system that seals): pass actor="
+        )
+    try:  # the same checks the entries get later, before anything is signed
+        AuditEntry(action="seal", time=0, actor=actor, agency=agency, outcome="success")
+    except MalformedInputError as exc:
+        raise UsageError(f"cannot record the seal: {exc.message}") from None
+
+
+def _refuse(
+    mismatches: Sequence[Mismatch],
+    *,
+    override: TransferOverride | None,
+    recorder: AccessRecorder | None,
+    actor: str | None,
+    agency: str,
+    purpose: str,
+    now: datetime,
+) -> None:
+    """Raise the transfer check's refusal, if any, after recording it as denials."""
+    error = transfer_refusal(mismatches, override)
+    if error is None:
+        return
+    if recorder is not None:
+        refused = dict.fromkeys(m.recipient for m in mismatches)
+        for recipient in refused or (None,):
+            reasons = [m.explanation for m in mismatches if m.recipient == recipient]
+            recorder.record(
+                AuditEntry(
+                    action="deny",
+                    time=to_unix(now),
+                    actor=str(actor),
+                    agency=agency,
+                    counterparty=recipient,
+                    purpose=_purpose_or_none(purpose),
+                    outcome="denied",
+                    reason=_clip(
+                        "transfer check: " + ("; ".join(reasons) if reasons else error.message)
+                    ),
+                )
+            )
+    raise error
+
+
+def _purpose_or_none(purpose: object) -> str | None:
+    """The purpose for a denial entry (a malformed one is refused later, as a UsageError)."""
+    return purpose if isinstance(purpose, str) and _PURPOSE.fullmatch(purpose) else None
+
+
+def _record_seal(
+    recorder: AccessRecorder,
+    *,
+    actor: str,
+    agency: str,
+    recipients: Sequence[str],
+    jti: str,
+    digest: str,
+    purpose: str,
+    legal_basis: str,
+    mismatches: Sequence[Mismatch],
+    override: TransferOverride | None,
+    now: datetime,
+) -> None:
+    """One ``override`` entry per overridden recipient, then one ``seal`` entry per recipient."""
+    time = to_unix(now)
+
+    def entry(
+        action: Literal["seal", "override"], who: str, counterparty: str, reason: str
+    ) -> AuditEntry:
+        return AuditEntry(
+            action=action,
+            time=time,
+            actor=who,
+            agency=agency,
+            counterparty=counterparty,
+            jti=jti,
+            envelope_digest=digest,
+            purpose=purpose,
+            outcome="success",
+            reason=_clip(reason),
+        )
+
+    overridden = dict.fromkeys(m.recipient for m in mismatches)
+    if override is not None:
+        for recipient in overridden:
+            explained = "; ".join(m.explanation for m in mismatches if m.recipient == recipient)
+            recorder.record(
+                entry(
+                    "override",
+                    override.decided_by,
+                    recipient,
+                    f"transfer despite the transfer check, decided by {override.decided_by}: "
+                    f"{override.reason}; acknowledged: {explained}",
+                )
+            )
+    for recipient in recipients:
+        note = (
+            f"; transfer check overridden by {override.decided_by}"
+            if override is not None and recipient in overridden
+            else ""
+        )
+        recorder.record(entry("seal", actor, recipient, f"sealed under {legal_basis}{note}"))
