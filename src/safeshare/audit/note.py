@@ -55,7 +55,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final, Protocol, runtime_checkable
+from typing import Final, Protocol, Self, runtime_checkable
 
 from safeshare.errors import (
     MalformedInputError,
@@ -251,28 +251,33 @@ class SignatureVerifier(Protocol):
     def verify(self, text: bytes, signature: bytes) -> None: ...
 
 
-class NoteVerifier:
-    """A trusted Ed25519 note key: a key name and a public key (type ``0x01``)."""
+class TypedVerifier:
+    """A trusted Ed25519 key of one signature type: a key name and a public key.
+
+    Subclasses fix ``sig_type`` (``0x01`` note signatures here, ``0x04``
+    cosignatures in :mod:`safeshare.audit.witness`) and ``role`` (for messages).
+    """
 
     __slots__ = ("_key", "_key_id", "_name")
-    sig_type: Final = SIG_TYPE_ED25519
+    sig_type: int = SIG_TYPE_ED25519
+    role = "note key"
 
     def __init__(self, name: str, key: VerifyKey) -> None:
         check_key_name(name, error=UsageError)
         if not isinstance(key, VerifyKey):
-            raise UsageError("a NoteVerifier needs a safeshare.keys.VerifyKey (Ed25519)")
+            raise UsageError(f"a {type(self).__name__} needs a safeshare.keys.VerifyKey (Ed25519)")
         self._name = name
         self._key = key
-        self._key_id = compute_key_id(name, SIG_TYPE_ED25519, key.raw)
+        self._key_id = compute_key_id(name, self.sig_type, key.raw)
 
     @classmethod
-    def from_vkey(cls, vkey: str) -> NoteVerifier:
-        """Parse ``<name>+<key ID>+<base64(0x01 || 32-byte key)>``."""
+    def from_vkey(cls, vkey: str) -> Self:
+        """Parse ``<name>+<key ID>+<base64(type || 32-byte key)>``."""
         parsed = parse_vkey(vkey)
-        if parsed.sig_type != SIG_TYPE_ED25519:
+        if parsed.sig_type != cls.sig_type:
             raise MalformedInputError(
                 f"verifier key {parsed.name[:64]!r} has signature type {parsed.sig_type:#04x}; "
-                f"an Ed25519 note key has type {SIG_TYPE_ED25519:#04x}"
+                f"an Ed25519 {cls.role} has type {cls.sig_type:#04x}"
             )
         return cls(parsed.name, VerifyKey(parsed.public_key))
 
@@ -292,7 +297,15 @@ class NoteVerifier:
     @property
     def vkey(self) -> str:
         """The verifier key string."""
-        return format_vkey(self._name, SIG_TYPE_ED25519, self._key.raw)
+        return format_vkey(self._name, self.sig_type, self._key.raw)
+
+
+class NoteVerifier(TypedVerifier):
+    """A trusted Ed25519 note key: a key name and a public key (type ``0x01``)."""
+
+    __slots__ = ()
+    sig_type = SIG_TYPE_ED25519
+    role = "note key"
 
     def verify(self, text: bytes, signature: bytes) -> None:
         """Verify an Ed25519 signature (RFC 8032) over the note text.

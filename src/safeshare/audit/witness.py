@@ -80,13 +80,12 @@ from safeshare.audit.checkpoint import (
 from safeshare.audit.merkle import verify_consistency
 from safeshare.audit.note import (
     NoteVerifier,
+    TypedVerifier,
     b64std_decode,
     b64std_encode,
     check_key_name,
     compute_key_id,
-    format_vkey,
     open_note,
-    parse_vkey,
     signature_line,
 )
 from safeshare.errors import (
@@ -98,7 +97,7 @@ from safeshare.errors import (
     UsageError,
     VerificationError,
 )
-from safeshare.keys import SigningKey, VerifyKey
+from safeshare.keys import SigningKey
 from safeshare.storage import Cursor, Migration, Row, Schema, Store
 
 __all__ = [
@@ -228,46 +227,16 @@ def sign_cosignature(note_text: str, name: str, key: SigningKey, *, timestamp: i
     return signature_line(name, key_id, timestamp.to_bytes(_TIMESTAMP_BYTES, "big") + signature)
 
 
-class CosignatureVerifier:
-    """A trusted witness: a name and an Ed25519 public key (cosignature/v1, type 0x04)."""
+class CosignatureVerifier(TypedVerifier):
+    """A trusted witness: a name and an Ed25519 public key (cosignature/v1, type 0x04).
 
-    __slots__ = ("_key", "_key_id", "_name")
-    sig_type: Final = SIG_TYPE_COSIGNATURE
+    ``from_vkey`` parses ``<name>+<key ID>+<base64(0x04 || 32-byte key)>``
+    (tlog-cosignature §"Format").
+    """
 
-    def __init__(self, name: str, key: VerifyKey) -> None:
-        check_key_name(name, error=UsageError)
-        if not isinstance(key, VerifyKey):
-            raise UsageError("a CosignatureVerifier needs a safeshare.keys.VerifyKey (Ed25519)")
-        self._name = name
-        self._key = key
-        self._key_id = compute_key_id(name, SIG_TYPE_COSIGNATURE, key.raw)
-
-    @classmethod
-    def from_vkey(cls, vkey: str) -> CosignatureVerifier:
-        """Parse ``<name>+<key ID>+<base64(0x04 || 32-byte key)>`` (tlog-cosignature §"Format")."""
-        parsed = parse_vkey(vkey)
-        if parsed.sig_type != SIG_TYPE_COSIGNATURE:
-            raise MalformedInputError(
-                f"verifier key {parsed.name[:64]!r} has signature type {parsed.sig_type:#04x}; "
-                f"an Ed25519 cosigner key has type {SIG_TYPE_COSIGNATURE:#04x}"
-            )
-        return cls(parsed.name, VerifyKey(parsed.public_key))
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def key_id(self) -> bytes:
-        return self._key_id
-
-    @property
-    def key(self) -> VerifyKey:
-        return self._key
-
-    @property
-    def vkey(self) -> str:
-        return format_vkey(self._name, SIG_TYPE_COSIGNATURE, self._key.raw)
+    __slots__ = ()
+    sig_type = SIG_TYPE_COSIGNATURE
+    role = "cosigner key"
 
     @staticmethod
     def timestamp(signature: bytes) -> int:
