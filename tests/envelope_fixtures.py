@@ -95,7 +95,6 @@ HANDLING: Final = HandlingConditions(
     evidential_use="allowed",
     confidential_request=True,
     retention=Retention(max_days=180, review_days=90),
-    special_categories=("criminal_convictions", "minor"),
     no_solely_automated_decision=True,
     acknowledgements=("Do not contact the suspect before 2026-12-15.",),
 )

@@ -428,17 +428,18 @@ HANDLING_ACKNOWLEDGEMENT: Final = "Do not contact the subject without prior cons
     "valid-handling-conditions",
     VALID,
     """Handling conditions other than the defaults in every member (section 5):
-    RED, H2, evaluation B2, onward transfer allowed to XC-CUST, evidential use
-    allowed, confidential request, retention 180/90 days, two special categories and
-    an acknowledgement, which the verifier acknowledges (member open).""",
+    RED, H2, evaluation B2, onward transfer forbidden, evidential use allowed,
+    confidential request, retention 180/90 days, two special categories and an
+    acknowledgement, which the verifier acknowledges (member open). (Special
+    categories rule out onward transfer to listed agencies, specs/purposes.md
+    section 13; allowed_to_listed is in the condition vectors.)""",
 )
 def _valid_handling(ctx: Ctx) -> Built:
     handling = HandlingConditions(
         tlp="RED",
         handling_code="H2",
         evaluation=Evaluation(source="B", information=2),
-        onward_transfer="allowed_to_listed",
-        onward_allowed_to=(XC,),
+        onward_transfer="forbidden",
         evidential_use="allowed",
         confidential_request=True,
         retention=Retention(max_days=180, review_days=90),

@@ -709,3 +709,181 @@ def test_open_audit_database_checks(
     assert f"holds the audit log '{NETWORK}/{XC}/audit', which is not the log of {XB}" in message
     # nothing was opened: the envelope still opens, into its own agency's log
     assert open_as(cli, world, XB, out, tmp_path / "xb.db").code == 0
+
+
+# -- the transfer check on the command line: refusal, override, recording ------------------
+
+
+def loose_registry(world: World, path: Path, **safeguards: Any) -> Path:
+    """The world's registry (next serial) with XB-PROS declaring looser *safeguards*."""
+    doc = world.network.document
+    agencies = tuple(
+        a.model_copy(update={"safeguards": a.safeguards.model_copy(update=safeguards)})
+        if a.id == XB
+        else a
+        for a in doc.agencies
+    )
+    doc = doc.model_copy(update={"agencies": agencies})
+    signed = sign_registry(
+        doc.next_version(now=NOW, valid_for=timedelta(days=30)), world.network.authority
+    )
+    fs.atomic_write(path, signed)
+    return path
+
+
+def loose_seal_args(world: World, record: Path, registry: Path, *extra: str | Path) -> list[Any]:
+    args = seal_args(world, record, to=(XC, XB), extra=extra)
+    args[args.index(world.registry)] = registry
+    return args
+
+
+SEAL_AUDIT: Final = ("--actor", "officer 0815", "--audit-network", NETWORK)
+
+
+def test_seal_refused_lists_every_mismatch_with_its_key(
+    cli: Cli, world: World, record_file: Path, tmp_path: Path
+) -> None:
+    registry = loose_registry(
+        world,
+        tmp_path / "loose.json",
+        max_retention_days=730,
+        onward_transfer="domestic_same_conditions",
+    )
+    out = tmp_path / "e.json"
+    result = cli(*loose_seal_args(world, record_file, registry, "--out", out))
+    message = result.error()
+    assert message.startswith(
+        "transfer refused: the recipients' declared safeguards do not satisfy the handling "
+        "conditions; 2 mismatches: "
+    )
+    assert f"[{XB}:retention] {XB}: commits to keep data up to 730 days" in message
+    assert f"[{XB}:onward_transfer] {XB}: declares that it shares data" in message
+    assert XC + ":" not in message
+    hint = result.err.splitlines()[-1]
+    assert hint.startswith("hint: ")
+    assert f"--override {XB}:retention --override {XB}:onward_transfer" in hint
+    assert "--audit-db" in hint
+    assert not out.exists()
+
+
+def test_seal_refusal_and_override_are_recorded(
+    cli: Cli, world: World, record_file: Path, tmp_path: Path
+) -> None:
+    registry = loose_registry(world, tmp_path / "loose.json", max_retention_days=730)
+    audit = tmp_path / "xa.audit.db"
+    recording: list[str | Path] = ["--audit-db", audit, *SEAL_AUDIT]
+    out = tmp_path / "e.json"
+    # refused, and the refusal is recorded
+    refused_seal = cli(*loose_seal_args(world, record_file, registry, *recording, "--out", out))
+    assert f"[{XB}:retention]" in refused_seal.error()
+    (denial,) = audit_entries(audit)
+    assert (denial.action, denial.outcome, denial.actor) == ("deny", "denied", "officer 0815")
+    assert denial.agency == XA
+    # an override that does not name exactly the mismatches is refused too
+    wrong = cli(
+        *loose_seal_args(
+            world, record_file, registry, *recording, "--out", out,
+            "--override-by", "head of unit 12", "--override-reason", "court order 17/2026",
+            "--override", f"{XB}:retention", "--override", f"{XC}:retention",
+        )
+    )  # fmt: skip
+    message = wrong.error()
+    assert "the override does not cover exactly the mismatches found" in message
+    assert f"it acknowledges {XC}:retention, which the check did not find" in message
+    assert not out.exists()
+    # the override naming exactly the mismatch seals, and is recorded before the seal
+    before = len(audit_entries(audit))
+    result = cli(
+        *loose_seal_args(
+            world, record_file, registry, *recording, "--out", out,
+            "--override-by", "head of unit 12", "--override-reason", "court order 17/2026",
+            "--override", f"{XB}:retention",
+        )
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert out.is_file()
+    assert f"transfer check overridden by head of unit 12: {XB}:retention" in result.out
+    assert f"recorded in the audit log {NETWORK}/{XA}/audit" in result.out
+    entries = audit_entries(audit)[before:]
+    assert [(e.action, e.counterparty) for e in entries] == [
+        ("override", XB),
+        ("seal", XC),
+        ("seal", XB),
+    ]
+    assert entries[0].actor == "head of unit 12"
+    assert entries[0].reason is not None
+    assert "court order 17/2026" in entries[0].reason
+    assert {e.actor for e in entries[1:]} == {"officer 0815"}
+    # the envelope opens at the recipient
+    assert open_as(cli, world, XB, out, tmp_path / "xb.db").code == 0
+
+
+def test_seal_to_a_suspended_agency_cannot_be_overridden(
+    cli: Cli, world: World, record_file: Path, tmp_path: Path
+) -> None:
+    audit = tmp_path / "xa.audit.db"
+    args = seal_args(
+        world, record_file, to=(XC, XB),
+        extra=[
+            "--audit-db", audit, *SEAL_AUDIT, "--out", tmp_path / "e.json",
+            "--override-by", "head of unit 12", "--override-reason", "urgent",
+            "--override", f"{XB}:suspended",
+        ],
+    )  # fmt: skip
+    args[args.index(world.registry)] = world.suspended_registry
+    result = cli(*args)
+    message = result.error()
+    assert message.startswith("transfer refused (1 mismatch): ")
+    assert f"[{XB}:suspended]" in message
+    assert "a suspension cannot be overridden" in result.err
+    assert not (tmp_path / "e.json").exists()
+    assert [e.action for e in audit_entries(audit)] == ["deny"]
+
+
+def test_seal_recording_without_mismatches(
+    cli: Cli, world: World, record_file: Path, tmp_path: Path
+) -> None:
+    audit = tmp_path / "xa.audit.db"
+    out = sealed(
+        cli, world, record_file, tmp_path / "e.json", extra=["--audit-db", audit, *SEAL_AUDIT]
+    )
+    assert out.is_file()
+    (entry,) = audit_entries(audit)
+    assert (entry.action, entry.agency, entry.counterparty) == ("seal", XA, XB)
+
+
+def test_seal_override_and_recording_options_are_checked(
+    cli: Cli, world: World, record_file: Path, tmp_path: Path
+) -> None:
+    audit = tmp_path / "xa.audit.db"
+    out: list[str | Path] = ["--out", tmp_path / "e.json"]
+    message = cli(*seal_args(world, record_file, extra=[*out, "--audit-db", audit])).error()
+    assert message.startswith("--audit-db needs --actor ID")
+    message = cli(*seal_args(world, record_file, extra=[*out, "--actor", "x"])).error()
+    assert message.startswith("--actor is recorded in the audit log")
+    partial: list[str | Path] = [
+        "--override-by",
+        "head of unit 12",
+        "--override",
+        f"{XB}:retention",
+    ]
+    message = cli(
+        *seal_args(world, record_file, extra=[*out, "--audit-db", audit, *SEAL_AUDIT, *partial])
+    ).error()
+    assert message == "an override needs --override-reason too"
+    whole: list[str | Path] = [*partial, "--override-reason", "court order"]
+    message = cli(*seal_args(world, record_file, extra=[*out, *whole])).error()
+    assert message.startswith("an override of the transfer check must be recorded")
+    message = cli(
+        *seal_args(
+            world, record_file,
+            extra=[*out, "--audit-db", audit, *SEAL_AUDIT, *whole, "--override", "retention"],
+        )
+    ).error()  # fmt: skip
+    assert "does not name a mismatch" in message
+    # nothing to override: refused (an override covers exactly what the check finds)
+    message = cli(
+        *seal_args(world, record_file, extra=[*out, "--audit-db", audit, *SEAL_AUDIT, *whole])
+    ).error()
+    assert "there is no mismatch to override" in message
+    assert not (tmp_path / "e.json").exists()

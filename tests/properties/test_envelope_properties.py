@@ -96,11 +96,18 @@ SPECIAL_CATEGORIES: Final = (
 @st.composite
 def handlings(draw: st.DrawFn) -> HandlingConditions:
     """Any valid handling conditions (spec section 5)."""
-    onward = draw(st.sampled_from(["forbidden", "with_prior_authorisation", "allowed_to_listed"]))
+    special = draw(st.lists(st.sampled_from(SPECIAL_CATEGORIES), unique=True, max_size=4))
+    # Special categories need strict conditions (specs/purposes.md section 13).
+    onward = draw(
+        st.sampled_from(
+            ["forbidden", "with_prior_authorisation"] + ([] if special else ["allowed_to_listed"])
+        )
+    )
+    tlps = ["AMBER", "AMBER+STRICT", "RED"] + ([] if special else ["CLEAR", "GREEN"])
     max_days = draw(st.integers(1, 36_500))
     return HandlingConditions.model_validate(
         {
-            "tlp": draw(st.sampled_from(["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"])),
+            "tlp": draw(st.sampled_from(tlps)),
             "handling_code": draw(st.sampled_from([None, "H0", "H1", "H2", "H3"])),
             "evaluation": draw(
                 st.none()
@@ -120,10 +127,8 @@ def handlings(draw: st.DrawFn) -> HandlingConditions:
                 "max_days": max_days,
                 "review_days": draw(st.none() | st.integers(1, max_days)),
             },
-            "special_categories": draw(
-                st.lists(st.sampled_from(SPECIAL_CATEGORIES), unique=True, max_size=4)
-            ),
-            "no_solely_automated_decision": draw(st.booleans()),
+            "special_categories": special,
+            "no_solely_automated_decision": bool(special) or draw(st.booleans()),
             "acknowledgements": draw(st.lists(st.text(min_size=1, max_size=40), max_size=3)),
         }
     )

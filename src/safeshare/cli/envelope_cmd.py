@@ -4,7 +4,15 @@
 trust registry against the pinned authority key, and seals the record from the
 agency whose key file is given to the named recipient agencies
 (:func:`safeshare.envelope.seal`). The envelope goes to ``--out FILE``
-(written atomically) or to stdout.
+(written atomically) or to stdout. Before anything is signed, each recipient's
+declared safeguards are checked against the handling conditions
+(:mod:`safeshare.purpose.transfer`); a refused transfer lists every mismatch
+with its key (``XB-PROS:retention``) and exits 1. ``--override-by ID
+--override-reason TEXT --override KEY ...`` seals anyway as an explicit
+decision that acknowledges exactly those mismatches; it needs ``--audit-db``
+(and ``--actor``), where the seal, the override or the refusal is recorded
+(the same audit log as ``open --audit-db``). A suspended recipient is never
+overridable.
 
 ``open`` verifies the registry the same way and opens an envelope as the
 agency whose key file is given (:func:`safeshare.envelope.open_envelope`),
@@ -43,6 +51,7 @@ from safeshare._internal.clock import from_unix, rfc3339, to_unix
 from safeshare.audit.checkpoint import agency_log_origin, agency_of_log_origin
 from safeshare.audit.entry import MAX_ACTOR_LENGTH, AuditEntry
 from safeshare.audit.log import AuditLog
+from safeshare.audit.recorder import AuditLogRecorder
 from safeshare.cli._argtypes import agency_id, int_between, rfc3339_time
 from safeshare.cli._common import (
     PROG,
@@ -65,10 +74,19 @@ from safeshare.envelope import (
     seal,
 )
 from safeshare.envelope._profile import SignedClaims
-from safeshare.errors import MalformedInputError, OversizedInputError, StorageError, UsageError
+from safeshare.errors import (
+    AgencySuspendedError,
+    MalformedInputError,
+    OversizedInputError,
+    PolicyError,
+    SafeShareError,
+    StorageError,
+    UsageError,
+)
 from safeshare.keys import AgencyKeySet
 from safeshare.purpose.conditions import HandlingConditions
 from safeshare.purpose.consent import ConsentStore
+from safeshare.purpose.transfer import TransferOverride, check_transfer
 from safeshare.registry import RegistryState, TrustRegistry
 from safeshare.storage import ReplayCache, Store, open_store
 
@@ -226,6 +244,38 @@ def register(subparsers: Subparsers) -> None:
         "--out", metavar="FILE", type=Path, help="write the envelope here (default: stdout)"
     )
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
+    p.add_argument(
+        "--actor",
+        metavar="ID",
+        type=_actor,
+        help="who seals: the officer or system (recorded in the audit log; needs --audit-db)",
+    )
+    _add_audit_options(p, "the seal (one entry per recipient), an override or a refusal")
+    o = p.add_argument_group(
+        "override of the transfer check",
+        "seal despite mismatches between the recipients' declared safeguards and the "
+        "handling conditions: an explicit decision, recorded in --audit-db, that names "
+        "exactly the mismatches found (a suspension cannot be overridden)",
+    )
+    o.add_argument(
+        "--override-by",
+        metavar="ID",
+        type=_actor,
+        help="the person (or office) who takes the decision (recorded as its actor)",
+    )
+    o.add_argument(
+        "--override-reason",
+        metavar="TEXT",
+        help="why the transfer goes ahead despite the mismatches (recorded; no personal data)",
+    )
+    o.add_argument(
+        "--override",
+        metavar="MISMATCH",
+        action="append",
+        default=[],
+        help="a mismatch the decision acknowledges, as AGENCY:kind, e.g. XB-PROS:retention "
+        "(repeat for each mismatch the refusal listed)",
+    )
     p.set_defaults(handler=_seal)
 
     p = subparsers.add_parser(
@@ -275,24 +325,7 @@ def register(subparsers: Subparsers) -> None:
         required=True,
         help="replay cache database: an SQLite file path or sqlite:///absolute/path",
     )
-    p.add_argument(
-        "--audit-db",
-        metavar="LOCATION",
-        help=(
-            "the agency's audit log database (an SQLite file path or a postgresql:// URL): "
-            "the open, or its refusal, is recorded there before anything is printed; "
-            "without it nothing is recorded (a warning says so)"
-        ),
-    )
-    p.add_argument(
-        "--audit-network",
-        metavar="NAME",
-        help=(
-            "the network name in the audit log's origin <NAME>/<agency>/audit, e.g. "
-            "safeshare.example; needed to create the log in a new --audit-db (an existing "
-            "log is opened under the origin it records)"
-        ),
-    )
+    _add_audit_options(p, "the open, or its refusal,")
     p.add_argument(
         "--consent-db",
         metavar="LOCATION",
@@ -323,6 +356,32 @@ def register(subparsers: Subparsers) -> None:
         ),
     )
     p.set_defaults(handler=_open)
+
+
+def _add_audit_options(p: argparse.ArgumentParser, what: str) -> None:
+    """``--audit-db`` and ``--audit-network`` (``seal`` and ``open``)."""
+    without = (
+        "without it nothing is recorded (a warning says so)"
+        if what.startswith("the open")
+        else "without it nothing is recorded"
+    )
+    p.add_argument(
+        "--audit-db",
+        metavar="LOCATION",
+        help=(
+            "the agency's audit log database (an SQLite file path or a postgresql:// URL): "
+            f"{what} is recorded there before anything is printed; {without}"
+        ),
+    )
+    p.add_argument(
+        "--audit-network",
+        metavar="NAME",
+        help=(
+            "the network name in the audit log's origin <NAME>/<agency>/audit, e.g. "
+            "safeshare.example; needed to create the log in a new --audit-db (an existing "
+            "log is opened under the origin it records)"
+        ),
+    )
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -460,31 +519,152 @@ def _keyset(args: argparse.Namespace) -> AgencyKeySet:
 # -- seal -----------------------------------------------------------------------------
 
 
+_OVERRIDE_FLAGS: Final = "--override-by ID --override-reason TEXT --override MISMATCH"
+
+
+def _override(args: argparse.Namespace) -> TransferOverride | None:
+    """The :class:`TransferOverride` of the ``--override*`` options, or None without them."""
+    given = [
+        flag
+        for flag, value in (
+            ("--override-by", args.override_by),
+            ("--override-reason", args.override_reason),
+            ("--override", args.override),
+        )
+        if value
+    ]
+    if not given:
+        return None
+    if len(given) < 3:
+        missing = [
+            f for f in ("--override-by", "--override-reason", "--override") if f not in given
+        ]
+        raise UsageError(
+            f"an override needs {', '.join(missing)} too",
+            hint=f"an override is one decision: {_OVERRIDE_FLAGS} (repeat --override for "
+            "each mismatch), recorded with --audit-db and --actor",
+        )
+    if args.audit_db is None:
+        raise UsageError(
+            "an override of the transfer check must be recorded: give --audit-db (and --actor)",
+            hint="an override exists only as an explicit, recorded decision",
+        )
+    return TransferOverride(
+        decided_by=args.override_by,
+        reason=args.override_reason,
+        mismatches_acknowledged=args.override,
+    )
+
+
+def _check_recording_options(args: argparse.Namespace) -> None:
+    if args.audit_db is not None and args.actor is None:
+        raise UsageError(
+            "--audit-db needs --actor ID: who seals (an officer or system), for the audit log"
+        )
+    if args.actor is not None and args.audit_db is None:
+        raise UsageError(
+            "--actor is recorded in the audit log: give --audit-db too",
+            hint="without --audit-db nothing is recorded; leave out --actor",
+        )
+
+
+def _refusal(
+    exc: SafeShareError,
+    args: argparse.Namespace,
+    *,
+    registry: TrustRegistry,
+    handling: HandlingConditions | None,
+    now: datetime,
+    override: TransferOverride | None,
+) -> SafeShareError:
+    """*exc* (a refused transfer) restated with every mismatch's key, for the command line."""
+    try:
+        mismatches = check_transfer(
+            registry,
+            args.to,
+            handling or HandlingConditions(),
+            now=now,
+            legal_basis=args.legal_basis,
+        )
+    except SafeShareError:
+        return exc
+    if not mismatches:
+        return exc
+    listed = "; ".join(f"[{m.key}] {m.explanation}" for m in mismatches)
+    count = f"{len(mismatches)} mismatch" + ("" if len(mismatches) == 1 else "es")
+    if any(not m.overridable for m in mismatches):
+        return AgencySuspendedError(f"transfer refused ({count}): {listed}", hint=exc.hint)
+    flags = " ".join(f"--override {m.key}" for m in mismatches)
+    if override is not None:
+        found = {m.key for m in mismatches}
+        problems = []
+        if missing := sorted(found - override.keys):
+            problems.append(f"it does not acknowledge {', '.join(missing)}")
+        if extra := sorted(override.keys - found):
+            problems.append(f"it acknowledges {', '.join(extra)}, which the check did not find")
+        head = (
+            "transfer refused: the override does not cover exactly the mismatches found ("
+            + "; ".join(problems)
+            + ")"
+        )
+    else:
+        head = (
+            "transfer refused: the recipients' declared safeguards do not satisfy the "
+            "handling conditions"
+        )
+    return PolicyError(
+        f"{head}; {count}: {listed}",
+        hint=(
+            "seal to recipients whose safeguards match or adjust the conditions; or have the "
+            "decision taken explicitly: --override-by ID --override-reason TEXT "
+            f"{flags} --audit-db LOCATION --actor ID (recorded in the audit log)"
+        ),
+    )
+
+
 def _seal(args: argparse.Namespace) -> int:
     out: Path | None = args.out
     if out is not None:
         refuse_overwrite([out], force=args.force)
     # Everything that can be checked without the key comes first, so a mistake
     # is reported before the passphrase is asked for.
+    _check_recording_options(args)
+    override = _override(args)
     record = read_record(args.record)
     handling = None if args.handling is None else read_handling(args.handling)
     now = _now(args)
     registry = _registry(args, now)
     sender = _keyset(args)
     ttl = timedelta(days=args.ttl_days)
-    envelope = seal(
-        record,
-        sender=sender,
-        to=args.to,
-        registry=registry,
-        purpose=args.purpose,
-        legal_basis=args.legal_basis,
-        case_ref=args.case_ref,
-        message_type=args.message_type,
-        handling=handling,
-        ttl=ttl,
-        now=now,
-    )
+    with contextlib.ExitStack() as stack:
+        recorder: AuditLogRecorder | None = None
+        if args.audit_db is not None:
+            log = _audit_log(
+                stack.enter_context(open_store(args.audit_db)), sender.agency, args.audit_network
+            )
+            recorder = AuditLogRecorder(log)
+        try:
+            envelope = seal(
+                record,
+                sender=sender,
+                to=args.to,
+                registry=registry,
+                purpose=args.purpose,
+                legal_basis=args.legal_basis,
+                case_ref=args.case_ref,
+                message_type=args.message_type,
+                handling=handling,
+                ttl=ttl,
+                now=now,
+                override=override,
+                recorder=recorder,
+                actor=args.actor,
+            )
+        except (PolicyError, AgencySuspendedError) as exc:
+            raise _refusal(
+                exc, args, registry=registry, handling=handling, now=now, override=override
+            ) from None
+        origin = None if recorder is None else recorder.log.origin
     if out is None:
         sys.stdout.write(envelope.decode("ascii") + "\n")
         return 0
@@ -494,6 +674,13 @@ def _seal(args: argparse.Namespace) -> int:
         f"Sealed a {args.message_type} envelope from {sender.agency} to {', '.join(args.to)} "
         f"({len(envelope)} bytes, expires {rfc3339(expires)})"
     )
+    if override is not None:
+        say(
+            f"  transfer check overridden by {override.decided_by}: "
+            + ", ".join(sorted(override.keys))
+        )
+    if origin is not None:
+        say(f"  recorded in the audit log {origin}")
     say(f"  written to {out}")
     return 0
 

@@ -158,10 +158,18 @@ def test_special_categories_need_breach_notification() -> None:
 
 
 def test_special_categories_need_no_automated_decisions_even_if_the_conditions_allow_them() -> None:
+    # Validated conditions with special categories always forbid automated
+    # decisions (conditions.py); the check still holds for unvalidated ones.
     net = network(
         XB_PROS={"no_solely_automated_decisions": False, "breach_notification_hours": None}
     )
-    handling = HandlingConditions(special_categories=("minor",), no_solely_automated_decision=False)
+    handling = HandlingConditions.model_construct(
+        **{
+            **dict(HandlingConditions()),
+            "special_categories": ("minor",),
+            "no_solely_automated_decision": False,
+        }
+    )
     (found,) = check(net, handling)
     assert found.kind == "special_categories"
     assert "automated processing" in found.explanation
