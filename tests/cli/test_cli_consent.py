@@ -21,10 +21,12 @@ import pytest
 from safeshare._internal import fs
 from safeshare._internal.b64 import b64u_decode, b64u_encode
 from safeshare._testnet import TestNetwork, build
+from safeshare.audit.log import AuditLog
 from safeshare.cli._common import json_text
 from safeshare.keys import AgencyKeySet
 from safeshare.purpose.consent import verify_grant, verify_revocation
 from safeshare.registry import sign_registry
+from safeshare.storage import open_store
 
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli, CliResult
@@ -415,3 +417,69 @@ def test_help_lists_the_subcommands(cli: Cli) -> None:
     for name in ("grant", "revoke", "add", "list", "check"):
         assert name in result.out
     assert "required" in cli("consent").usage_error()
+
+
+# -- the audit log ------------------------------------------------------------------------------
+
+
+def audit_actions(db: Path) -> list[tuple[str, str, str | None]]:
+    with open_store(db) as store:
+        return [(e.action, e.agency, e.jti) for _, e in AuditLog.open(store).entries()]
+
+
+def test_grant_revoke_and_add_record_in_the_audit_logs(
+    cli: Cli, world: World, tmp_path: Path
+) -> None:
+    xa_audit, xb_audit = tmp_path / "xa-audit.db", tmp_path / "xb-audit.db"
+    audit = ("--audit-network", "safeshare.example", "--actor", "officer 1")
+    token_file = tmp_path / "grant.jwt"
+    result = grant(cli, world, extra=("--out", token_file, "--audit-db", xa_audit, *audit))
+    assert result.code == 0, result.err
+    assert "recorded: entry 0 of the audit log safeshare.example/XA-NPOL/audit" in result.out
+    grant_id = str(claims_of(token_file.read_text().strip())["jti"])
+    db = tmp_path / "consent.db"
+    result = cli(
+        "consent", "add", "--db", db, *world.registry_args(), token_file,
+        "--audit-db", xb_audit, "--agency", XB, *audit,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    revocation = tmp_path / "revocation.jwt"
+    result = cli(
+        "consent", "revoke", "--key", world.key(XA), f"--grant-id={grant_id}",
+        "--now", NOW_TEXT, "--out", revocation, "--audit-db", xa_audit, "--actor", "officer 1",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    # The holder's log exists now: its agency comes from the log.
+    result = cli(
+        "consent", "add", "--db", db, *world.registry_args(), revocation,
+        "--audit-db", xb_audit, "--actor", "officer 2",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    bad = tmp_path / "bad.jwt"
+    bad.write_text("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.e30.\n")
+    result = cli(
+        "consent", "add", "--db", db, *world.registry_args(), bad,
+        "--audit-db", xb_audit, "--actor", "officer 2",
+    )  # fmt: skip
+    assert result.code != 0
+    assert audit_actions(xa_audit) == [
+        ("consent_grant", XA, grant_id),
+        ("consent_revoke", XA, grant_id),
+    ]
+    assert audit_actions(xb_audit) == [
+        ("consent_grant", XB, grant_id),
+        ("consent_revoke", XB, grant_id),
+        ("deny", XB, None),
+    ]
+
+
+def test_audit_options_go_together(cli: Cli, world: World, tmp_path: Path) -> None:
+    token_file = tmp_path / "grant.jwt"
+    assert grant(cli, world, extra=("--out", token_file)).code == 0
+    db = tmp_path / "consent.db"
+    base = ("consent", "add", "--db", db, *world.registry_args(), token_file)
+    assert "--audit-db needs --actor" in cli(*base, "--audit-db", tmp_path / "a.db").error()
+    assert "give --audit-db too" in cli(*base, "--actor", "x").error()
+    assert "give --audit-db too" in cli(*base, "--agency", XB).error()
+    message = cli(*base, "--audit-db", tmp_path / "a.db", "--actor", "x").error()
+    assert "holds no agency's audit log yet" in message

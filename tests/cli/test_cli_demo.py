@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from safeshare.audit.log import AuditLog
 from safeshare.cli import demo
 from safeshare.cli.demo import (
     DEMO_STEPS,
@@ -21,7 +22,7 @@ from safeshare.cli.demo import (
     run_demo,
 )
 from safeshare.errors import UnknownAgencyError, VerificationError
-from safeshare.storage import ReplayCache, Store
+from safeshare.storage import ReplayCache, Store, open_store
 
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
@@ -215,3 +216,25 @@ def test_demo_command_exits_1_when_a_step_misbehaves(
     result = cli("demo")
     assert result.code == 1
     assert "MISBEHAVED" in result.out
+
+
+def test_demo_records_receipts_checkpoints_witnesses_and_reports(tmp_path: Path) -> None:
+    out = io.StringIO()
+    assert run_demo(tmp_path, out=out) is True
+    lines = out.getvalue().splitlines()
+    for expected in (
+        "  accepted: XA-NPOL verifies the receipt and records it",
+        "  ok: the mismatching receipt is recorded as a denial",
+        "  ok: the witness kept the evidence: ['fork', 'rollback']",
+        "  ok: the report shows the refused purpose and no record content",
+        "    DENIED ACCESSES (1)",
+    ):
+        assert expected in lines, expected
+    assert any("XA-NPOL's checkpoint of size 3 (2-hash proof from size 1)" in x for x in lines)
+    for agency in ("XA-NPOL", "XB-PROS", "XC-CUST"):
+        assert f"  accepted: {agency}'s audit log re-derived and its checkpoints checked" in lines
+        assert (tmp_path / f"{agency}.audit.db").is_file()
+    # The sender's log holds the seal, the receipt and the refused receipt, in that order.
+    with open_store(tmp_path / "XA-NPOL.audit.db") as store:
+        actions = [entry.action for _, entry in AuditLog.open(store).entries()]
+    assert actions == ["seal", "receipt", "deny"]

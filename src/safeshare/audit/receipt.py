@@ -38,6 +38,17 @@ The checkpoint's origin follows the safeshare convention
 origin, by a signing key the registry lists for ``iss`` and that is valid at
 ``iat``.
 
+Recording
+---------
+:func:`receipt_for_open` is the recipient's convenience: it checks that
+``log_index`` is the log's ``open`` entry of this envelope, signs a
+checkpoint of its log (:meth:`~safeshare.audit.log.AuditLog.sign_checkpoint`),
+which then covers the entry, and issues the receipt. :func:`record_receipt`
+is the sender's: it verifies the receipt and records it in the sender's log
+as a ``receipt`` entry (the recipient as counterparty, the envelope's ``jti``
+and digest, the recipient's log index and checkpoint size in the reason); a
+refused receipt is recorded as ``deny`` before the error is raised.
+
 Verification order: size cap, structure, strict claims, key resolution from
 the registry by (``iss``, ``kid``) at ``iat`` (unknown, revoked, expired key
 or suspended agency are refused with the registry's typed errors), signature,
@@ -48,6 +59,7 @@ checkpoint signature and coverage, and an optional inclusion proof.
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -64,8 +76,11 @@ from safeshare.audit.checkpoint import (
     Checkpoint,
     agency_of_log_origin,
 )
+from safeshare.audit.entry import MAX_REASON_LENGTH, AuditEntry
+from safeshare.audit.log import AuditLog
 from safeshare.audit.merkle import verify_inclusion
 from safeshare.audit.note import NoteVerifier, open_note
+from safeshare.audit.recorder import AccessRecorder
 from safeshare.envelope import OpenedEnvelope
 from safeshare.envelope._profile import AgencyIdStr, Jti, NumericDate
 from safeshare.errors import (
@@ -73,7 +88,9 @@ from safeshare.errors import (
     MalformedInputError,
     NotYetValidError,
     OversizedInputError,
+    SafeShareError,
     UsageError,
+    ValidityError,
     VerificationError,
 )
 from safeshare.keys import AgencyKeySet, VerifyKey
@@ -86,6 +103,8 @@ __all__ = [
     "Receipt",
     "ReceiptClaims",
     "issue_receipt",
+    "receipt_for_open",
+    "record_receipt",
     "verify_receipt",
 ]
 
@@ -343,3 +362,163 @@ def verify_receipt(
         kid=str(header["kid"]),
         token=token,
     )
+
+
+# -- recording ------------------------------------------------------------------------------
+
+#: Errors that mean "this receipt is refused" (recorded as ``deny``); others are faults.
+_REFUSALS: Final = (MalformedInputError, VerificationError, ValidityError, KeyRegistryError)
+
+
+def receipt_for_open(
+    opened: OpenedEnvelope,
+    *,
+    recipient_keys: AgencyKeySet,
+    log: AuditLog,
+    log_index: int,
+    now: datetime | None = None,
+) -> str:
+    """The recipient's receipt for *opened*, recorded at *log_index* of its *log*.
+
+    Checks that entry *log_index* is the ``open`` of this envelope by this
+    agency (:class:`~safeshare.errors.UsageError` otherwise), signs a
+    checkpoint of *log* with the agency's current signing key (it covers the
+    entry: the entry is already in the log), and issues the receipt
+    (:func:`issue_receipt`) carrying that checkpoint.
+    """
+    if not isinstance(log, AuditLog):
+        raise UsageError("receipt_for_open() takes the recipient's AuditLog")
+    if not isinstance(opened, OpenedEnvelope):
+        raise UsageError("receipt_for_open() takes the OpenedEnvelope returned by open_envelope()")
+    if not isinstance(recipient_keys, AgencyKeySet):
+        raise UsageError("receipt_for_open() takes the recipient's AgencyKeySet")
+    if isinstance(log_index, bool) or not isinstance(log_index, int) or log_index < 0:
+        raise UsageError("log_index must be a non-negative integer")
+    if log_index >= log.size():
+        raise UsageError(f"the audit log has no entry {log_index} (it holds {log.size()})")
+    entry = log.entry(log_index)
+    if (
+        entry.action != "open"
+        or entry.outcome != "success"
+        or entry.agency != recipient_keys.agency
+        or entry.jti != opened.jti
+        or entry.envelope_digest != opened.digest
+    ):
+        raise UsageError(
+            f"entry {log_index} of the audit log is not the opening of envelope {opened.jti} "
+            f"by {recipient_keys.agency} (it records {entry.action!r} of {entry.jti!r})"
+        )
+    checkpoint = log.sign_checkpoint(None, recipient_keys.signing_key, now=now)
+    return issue_receipt(
+        opened, recipient=recipient_keys, log_index=log_index, checkpoint=checkpoint, now=now
+    )
+
+
+_HEX: Final = re.compile(r"[0-9a-f]{64}")
+_AGENCY: Final = re.compile(r"[A-Z]{2}(?:-[A-Z0-9]{1,24}){1,4}")
+
+
+def _reason(text: str) -> str:
+    text = "".join("?" if not ch.isprintable() else ch for ch in text)
+    return text if len(text) <= MAX_REASON_LENGTH else text[: MAX_REASON_LENGTH - 3] + "..."
+
+
+def _claimed(token: object) -> ReceiptClaims | None:
+    """The claims a receipt makes, unverified (metadata of a denial), or None."""
+    try:
+        if not isinstance(token, str) or len(token) > MAX_RECEIPT_BYTES:
+            return None
+        parts = token.split(".")
+        if len(parts) != 3:
+            return None
+        payload = strictjson.loads(
+            b64u_decode(parts[1], what="receipt payload"),
+            what="receipt payload",
+            max_bytes=MAX_RECEIPT_BYTES,
+        )
+        return msgspec.convert(payload, ReceiptClaims)
+    except (SafeShareError, msgspec.ValidationError):
+        return None
+
+
+def record_receipt(
+    token: str,
+    *,
+    registry: TrustRegistry,
+    expected_sender: str,
+    expected_digest: str,
+    recorder: AccessRecorder,
+    actor: str,
+    now: datetime | None = None,
+    expected_jti: str | None = None,
+    expected_recipient: str | None = None,
+) -> Receipt:
+    """The sender verifies a receipt (:func:`verify_receipt`) and records it; return it.
+
+    On success a ``receipt``/``success`` entry of *expected_sender* (our
+    agency) is recorded through *recorder* before this returns: the
+    recipient as counterparty, the envelope's ``jti`` and digest, and in the
+    reason the recipient's log index and checkpoint (origin and size). A
+    refused receipt is recorded as ``deny``/``denied`` (with the digest we
+    expected and what the receipt claims, unverified, of its signer and
+    envelope), then the verification error is raised; if recording fails,
+    the recorder's error is raised instead, chained to it.
+    """
+    if not callable(getattr(recorder, "record", None)):
+        raise UsageError("recorder must be an AccessRecorder (e.g. AuditLogRecorder(log))")
+    if not isinstance(actor, str) or not actor:
+        raise UsageError("actor must name the officer or system that records the receipt")
+    if (
+        not isinstance(expected_sender, str)
+        or agency_of_log_origin(f"x/{expected_sender}/audit") is None
+    ):
+        raise UsageError("expected_sender must be our agency id, such as XA-NPOL")
+    if not isinstance(expected_digest, str) or not _HEX.fullmatch(expected_digest):
+        raise UsageError("expected_digest must be the lower-case hex SHA-256 of our envelope")
+    now = resolve_now(now)
+    try:
+        receipt = verify_receipt(
+            token,
+            registry=registry,
+            expected_sender=expected_sender,
+            expected_digest=expected_digest,
+            now=now,
+            expected_jti=expected_jti,
+            expected_recipient=expected_recipient,
+        )
+    except _REFUSALS as exc:
+        claims = _claimed(token)
+        denial = AuditEntry(
+            action="deny",
+            time=to_unix(now),
+            actor=actor,
+            agency=expected_sender,
+            counterparty=None if claims is None else claims.iss,
+            jti=None if claims is None else claims.envelope_jti,
+            envelope_digest=expected_digest,
+            outcome="denied",
+            reason=_reason(f"receipt refused: {exc.message}"),
+        )
+        try:
+            recorder.record(denial)
+        except SafeShareError as record_error:
+            raise record_error from exc
+        raise
+    recorder.record(
+        AuditEntry(
+            action="receipt",
+            time=to_unix(now),
+            actor=actor,
+            agency=expected_sender,
+            counterparty=receipt.issuer,
+            jti=receipt.envelope_jti,
+            envelope_digest=receipt.envelope_digest,
+            outcome="success",
+            reason=_reason(
+                f"receipt of {receipt.issuer}: opened at {receipt.issued_at.isoformat()}, "
+                f"entry {receipt.log_index} of {receipt.checkpoint.origin} "
+                f"(checkpoint size {receipt.checkpoint.size})"
+            ),
+        )
+    )
+    return receipt

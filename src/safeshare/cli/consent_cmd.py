@@ -11,10 +11,15 @@ The originating agency (the issuer of an envelope) runs
   holder would refuse is never handed out;
 * ``revoke``: sign the revocation of one of its grants.
 
+Both record what they hand out in the agency's audit log with ``--audit-db
+LOCATION --actor ID`` (``consent_grant`` / ``consent_revoke`` entries).
+
 The holder runs
 
 * ``add``: verify a grant or a revocation (told apart by its ``typ``) against
-  the registry and record it in its consent database;
+  the registry and record it in its consent database (with ``--audit-db
+  --actor``, also in its audit log: ``consent_grant``, ``consent_revoke``, or
+  ``deny`` for a refused token);
 * ``list``: show every grant recorded for an envelope, with its status;
 * ``check``: whether a valid grant allows one use (exit 0), or which consent
   is missing (exit 1).
@@ -27,6 +32,7 @@ registry is verified.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import sys
 from collections.abc import Callable
@@ -36,6 +42,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 from safeshare._internal import fs
 from safeshare._internal.clock import rfc3339
+from safeshare.audit.checkpoint import agency_of_log_origin
+from safeshare.audit.log import AuditLog
+from safeshare.audit.recorder import AuditLogRecorder
 from safeshare.cli._argtypes import agency_id, int_between, rfc3339_time
 from safeshare.cli._common import (
     add_passphrase_option,
@@ -46,6 +55,7 @@ from safeshare.cli._common import (
     say,
 )
 from safeshare.cli._jwks import read_authority_key
+from safeshare.cli.envelope_cmd import _actor, _audit_log
 from safeshare.errors import MalformedInputError, OversizedInputError, StorageError, UsageError
 from safeshare.keys import AgencyKeySet
 from safeshare.purpose.consent import (
@@ -61,12 +71,16 @@ from safeshare.purpose.consent import (
     describe_scope,
     issue_grant,
     issue_revocation,
+    record_grant_issued,
+    record_revocation_issued,
     verify_grant,
 )
 from safeshare.registry import RegistryState, TrustRegistry
 from safeshare.storage import open_store
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from safeshare.cli._common import Subparsers
 
 __all__ = ["DEFAULT_VALID_DAYS", "grant_status", "read_token", "register"]
@@ -182,6 +196,7 @@ def register(subparsers: Subparsers) -> None:
         help="a condition the holder must honour (repeatable)",
     )
     _out_options(p, "grant")
+    _audit_options(p)
     p.set_defaults(handler=_grant)
 
     p = sub.add_parser(
@@ -203,6 +218,7 @@ def register(subparsers: Subparsers) -> None:
     p.add_argument("--reason", metavar="TEXT", type=_text, help="why consent is withdrawn")
     p.add_argument("--now", metavar="TIME", type=rfc3339_time, help=_TIME_HELP)
     _out_options(p, "revocation")
+    _audit_options(p)
     p.set_defaults(handler=_revoke)
 
     p = sub.add_parser(
@@ -219,6 +235,7 @@ def register(subparsers: Subparsers) -> None:
     p.add_argument(
         "token", metavar="TOKEN_FILE", nargs="?", help="the token; '-' or no argument: stdin"
     )
+    _audit_options(p, agency=True)
     p.set_defaults(handler=_add)
 
     p = sub.add_parser(
@@ -312,6 +329,41 @@ def _out_options(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
 
 
+def _audit_options(p: argparse.ArgumentParser, *, agency: bool = False) -> None:
+    p.add_argument(
+        "--audit-db",
+        metavar="LOCATION",
+        help=(
+            "the agency's audit log database (an SQLite file path or a postgresql:// URL): "
+            "record this there (metadata only) before reporting success; needs --actor"
+        ),
+    )
+    p.add_argument(
+        "--audit-network",
+        metavar="NAME",
+        help=(
+            "the network name in the audit log's origin <NAME>/<agency>/audit; needed to "
+            "create the log in a new --audit-db"
+        ),
+    )
+    p.add_argument(
+        "--actor",
+        metavar="ID",
+        type=_actor,
+        help="who acts: the officer or system (recorded in the audit log)",
+    )
+    if agency:
+        p.add_argument(
+            "--agency",
+            metavar="ID",
+            type=agency_id,
+            help=(
+                "our own agency id, whose audit log --audit-db is (default: the agency of "
+                "the log already there); a grant for another holder is refused"
+            ),
+        )
+
+
 def _db_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", metavar="LOCATION", required=True, help=_DB_HELP)
 
@@ -354,6 +406,31 @@ def _target(args: argparse.Namespace) -> tuple[ConsentScope, str | None, str | N
             "--scope onward_transfer needs --onward-recipient ID (the agency the data may go to)"
         )
     return scope, purpose, recipient
+
+
+@contextlib.contextmanager
+def _recorder(args: argparse.Namespace, agency: str | None) -> Iterator[AuditLogRecorder | None]:
+    """The audit log recorder of --audit-db (None without it), for *agency* (None: the log's)."""
+    if args.audit_db is None:
+        if args.actor is not None:
+            raise UsageError("--actor is recorded in the audit log: give --audit-db too")
+        yield None
+        return
+    if args.actor is None:
+        raise UsageError(
+            "--audit-db needs --actor ID: who acts (an officer or system), for the audit log"
+        )
+    with open_store(args.audit_db) as store:
+        if agency is None:
+            stored = AuditLog.stored_origin(store)
+            parsed = None if stored is None else agency_of_log_origin(stored)
+            if parsed is None:
+                raise UsageError(
+                    f"the audit database {store.location} holds no agency's audit log yet",
+                    hint="give --agency ID (and --audit-network NAME) to create it",
+                )
+            agency = parsed[1]
+        yield AuditLogRecorder(_audit_log(store, agency, args.audit_network))
 
 
 def _write_token(token: str, out: Path | None) -> None:
@@ -480,9 +557,16 @@ def _grant(args: argparse.Namespace) -> int:
     )
     # What the holder will do: a grant our registry entry does not back is not handed out.
     grant = verify_grant(token, registry=registry, now=now)
-    _write_token(token, out)
+    with _recorder(args, originator.agency) as recorder:
+        index = None
+        if recorder is not None:
+            index = record_grant_issued(recorder, grant, actor=args.actor, now=now)
+        _write_token(token, out)
     if out is not None:
-        _say_lines([f"Granted consent {grant.grant_id}", *_describe(grant), f"  written to {out}"])
+        lines = [f"Granted consent {grant.grant_id}", *_describe(grant), f"  written to {out}"]
+        if recorder is not None:
+            lines.append(f"  recorded: entry {index} of the audit log {recorder.log.origin}")
+        _say_lines(lines)
     return 0
 
 
@@ -495,10 +579,16 @@ def _revoke(args: argparse.Namespace) -> int:
     token = issue_revocation(
         originator=originator, grant_id=args.grant_id, reason=args.reason, now=now
     )
-    _write_token(token, out)
+    with _recorder(args, originator.agency) as recorder:
+        index = None
+        if recorder is not None:
+            index = record_revocation_issued(recorder, token, actor=args.actor, now=now)
+        _write_token(token, out)
     if out is not None:
         say(f"Revoked consent grant {args.grant_id} of {originator.agency}")
         say(f"  written to {out}")
+        if recorder is not None:
+            say(f"  recorded: entry {index} of the audit log {recorder.log.origin}")
     return 0
 
 
@@ -507,13 +597,23 @@ def _revoke(args: argparse.Namespace) -> int:
 
 def _add(args: argparse.Namespace) -> int:
     token = read_token(args.token)
-    kind = consent_token_kind(token)
+    try:
+        kind = consent_token_kind(token)
+    except MalformedInputError:
+        if args.audit_db is None:
+            raise
+        kind = "grant"  # refused by ConsentStore.add, which records the denial
+    if args.agency is not None and args.audit_db is None:
+        raise UsageError("--agency names the owner of the audit log: give --audit-db too")
     now = _now(args)
     registry = _registry(args, now)
-    with open_store(args.db) as store:
+    with _recorder(args, args.agency) as recorder, open_store(args.db) as store:
         consent = ConsentStore(store)
+        audit: dict[str, Any] = {}
+        if recorder is not None:
+            audit = {"recorder": recorder, "actor": args.actor}
         if kind == "revocation":
-            revocation = consent.revoke(token, registry=registry, now=now)
+            revocation = consent.revoke(token, registry=registry, now=now, **audit)
             reason = f" ({revocation.reason})" if revocation.reason else ""
             say(
                 printable(
@@ -522,7 +622,7 @@ def _add(args: argparse.Namespace) -> int:
                 )
             )
             return 0
-        grant = consent.add(token, registry=registry, now=now)
+        grant = consent.add(token, registry=registry, now=now, **audit)
         revoked = consent.revocation_for(grant) is not None
     _say_lines([f"Recorded consent grant {grant.grant_id}", *_describe(grant)])
     if revoked:

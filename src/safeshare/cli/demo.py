@@ -11,6 +11,15 @@ is refused and recorded in XB-PROS's audit log. Finally an older
 registry replayed after a newer one, a revoked key and a suspended agency are
 refused, including sealing to the suspended agency.
 
+Every agency keeps its audit log in the work directory
+(``<agency>.audit.db``): the seal, the opens and the refusals are recorded
+there. XB-PROS returns a signed receipt that XA-NPOL verifies and records;
+each agency signs checkpoints of its log; an oversight body's witness
+(``oversight.xd-dpa.example/witness``) cosigns them after consistency proofs
+and refuses a forked and a rolled-back checkpoint; at the end every log is
+re-derived and its checkpoints checked, and the oversight report of XB-PROS's
+log is printed (denials first).
+
 The demo is a sequence of :class:`DemoStep` objects (:data:`DEMO_STEPS`) that
 share a :class:`DemoContext`; extending it means appending steps. Every
 time-dependent call gets the same ``now``, read from the clock once.
@@ -20,11 +29,13 @@ time-dependent call gets the same ``now``, read from the clock once.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import secrets
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,9 +45,14 @@ from safeshare._internal import fs, strictjson
 from safeshare._internal.b64 import b64u_decode, b64u_encode
 from safeshare._internal.clock import resolve_now, rfc3339
 from safeshare._jose import jwe
-from safeshare.audit.checkpoint import agency_log_origin
+from safeshare.audit.checkpoint import Checkpoint, agency_log_origin, sign_checkpoint
 from safeshare.audit.log import AuditLog
+from safeshare.audit.merkle import node_hash
+from safeshare.audit.note import NoteVerifier
+from safeshare.audit.receipt import receipt_for_open, record_receipt
 from safeshare.audit.recorder import AuditLogRecorder
+from safeshare.audit.report import build_report
+from safeshare.audit.witness import Witness, verify_cosigned
 from safeshare.cli._common import build_model, ensure_directory, say
 from safeshare.cli._jwks import read_authority_key, read_public_keys
 from safeshare.cli.keygen import write_agency_keys, write_authority_key
@@ -51,6 +67,7 @@ from safeshare.envelope import (
 )
 from safeshare.errors import (
     AgencySuspendedError,
+    AuditIntegrityError,
     DecryptionError,
     KeyFileError,
     KeyRevokedError,
@@ -199,6 +216,12 @@ OTHER_PURPOSE: Final = "intelligence_analysis"
 DEMO_ACTOR: Final = "XB-PROS officer 4711"
 #: The network name in the demo agencies' audit log origins.
 DEMO_NETWORK: Final = "demo.safeshare.example"
+#: The officer of XA-NPOL who seals and records the receipt.
+DEMO_SENDER_ACTOR: Final = "XA-NPOL officer 0815"
+#: The oversight body that witnesses the agencies' logs (not a registry agency).
+DEMO_WITNESS: Final = "oversight.xd-dpa.example/witness"
+#: The agencies whose audit logs the demo keeps.
+DEMO_LOGGING_AGENCIES: Final = ("XA-NPOL", "XB-PROS", "XC-CUST")
 
 
 class DemoStepError(Exception):
@@ -225,6 +248,11 @@ class DemoContext:
     registry: TrustRegistry | None = None
     #: The envelope XA-NPOL sealed for XB-PROS.
     envelope: bytes | None = None
+    #: XB-PROS's opening of it, and the index of that open in XB-PROS's audit log.
+    opened: OpenedEnvelope | None = None
+    open_index: int | None = None
+    #: The oversight body's witness key (kept in memory only).
+    witness_key: SigningKey | None = None
 
     @property
     def state_path(self) -> Path:
@@ -566,6 +594,13 @@ def _open_as(
         )
 
 
+@contextlib.contextmanager
+def _audit_log(ctx: DemoContext, agency: str) -> Iterator[AuditLog]:
+    """*agency*'s audit log, kept in the work directory (``<agency>.audit.db``)."""
+    with open_store(ctx.workdir / f"{agency}.audit.db") as store:
+        yield AuditLog(store, origin=agency_log_origin(agency, network=DEMO_NETWORK))
+
+
 def _last_audit_entry(ctx: DemoContext, agency: str) -> str:
     """The last entry of *agency*'s audit log, in words (metadata only)."""
     with open_store(ctx.workdir / f"{agency}.audit.db") as store:
@@ -586,24 +621,30 @@ def _seal_record(ctx: DemoContext) -> None:
     ctx.say("  by XA-NPOL with the record); the outside of the envelope reveals none of them.")
     registry = _need(ctx.registry, "the verified registry")
     xa = _need(ctx.keysets.get("XA-NPOL"), "the XA-NPOL key set")
-    envelope = ctx.expect_accepted(
-        "XA-NPOL seals the subscriber information for XB-PROS",
-        lambda: seal(
-            SUBSCRIBER_RECORD,
-            sender=xa,
-            to=["XB-PROS"],
-            registry=registry,
-            purpose=ENVELOPE_PURPOSE,
-            legal_basis=ENVELOPE_LEGAL_BASIS,
-            case_ref=ENVELOPE_CASE_REF,
-            message_type=ENVELOPE_TYPE,
-            handling=ENVELOPE_HANDLING,
-            now=ctx.now,
-        ),
-    )
+    with _audit_log(ctx, "XA-NPOL") as xa_log:
+        envelope = ctx.expect_accepted(
+            "XA-NPOL seals the subscriber information for XB-PROS",
+            lambda: seal(
+                SUBSCRIBER_RECORD,
+                sender=xa,
+                to=["XB-PROS"],
+                registry=registry,
+                purpose=ENVELOPE_PURPOSE,
+                legal_basis=ENVELOPE_LEGAL_BASIS,
+                case_ref=ENVELOPE_CASE_REF,
+                message_type=ENVELOPE_TYPE,
+                handling=ENVELOPE_HANDLING,
+                now=ctx.now,
+                recorder=AuditLogRecorder(xa_log),
+                actor=DEMO_SENDER_ACTOR,
+            ),
+        )
     if envelope is None:
         raise DemoStepError("XA-NPOL could not seal the envelope")
     ctx.envelope = envelope
+    last = _last_audit_entry(ctx, "XA-NPOL")
+    ctx.say(f"  audit log: {last}")
+    ctx.check("seal/success" in last, "the seal is recorded in XA-NPOL's audit log")
     path = _envelope_path(ctx)
     fs.atomic_write(path, envelope)
     h = ENVELOPE_HANDLING
@@ -674,6 +715,9 @@ def _open_record(ctx: DemoContext) -> None:
     )
     if opened is None:
         raise DemoStepError("XB-PROS could not open the envelope")
+    ctx.opened = opened
+    with _audit_log(ctx, "XB-PROS") as xb_log:
+        ctx.open_index = xb_log.size() - 1
     ctx.say(f"  opened for {opened.opened_for} by {opened.actor!r}; the refused attempt before")
     ctx.say("  did not use up the envelope's jti")
     last = _last_audit_entry(ctx, "XB-PROS")
@@ -761,6 +805,185 @@ def _check_not_decryption_error(action: Callable[[], _T]) -> _T:
         raise UsageError(f"refused for the wrong reason: DecryptionError: {exc.message}") from None
 
 
+# -- the audit steps --------------------------------------------------------------------
+
+
+def _receipt(ctx: DemoContext) -> None:
+    ctx.say("  Safeguard: non-repudiation of receipt. XB-PROS signs a checkpoint of its audit")
+    ctx.say("  log covering the open and returns a signed receipt (envelope digest, log index,")
+    ctx.say("  checkpoint); XA-NPOL verifies it against the registry and records it.")
+    opened = _need(ctx.opened, "XB-PROS's opening of the envelope")
+    index = _need(ctx.open_index, "the audit log index of the open")
+    registry = _need(ctx.registry, "the verified registry")
+    xb = _need(ctx.keysets.get("XB-PROS"), "the XB-PROS key set")
+    with _audit_log(ctx, "XB-PROS") as xb_log:
+        token = ctx.expect_accepted(
+            f"XB-PROS issues a receipt for entry {index} of its audit log",
+            lambda: receipt_for_open(
+                opened, recipient_keys=xb, log=xb_log, log_index=index, now=ctx.now
+            ),
+        )
+    if token is None:
+        raise DemoStepError("XB-PROS could not issue a receipt")
+    with _audit_log(ctx, "XA-NPOL") as xa_log:
+        recorder = AuditLogRecorder(xa_log)
+        receipt = ctx.expect_accepted(
+            "XA-NPOL verifies the receipt and records it",
+            lambda: record_receipt(
+                token,
+                registry=registry,
+                expected_sender="XA-NPOL",
+                expected_digest=opened.digest,
+                recorder=recorder,
+                actor=DEMO_SENDER_ACTOR,
+                now=ctx.now,
+                expected_jti=opened.jti,
+            ),
+        )
+        ctx.expect_refusal(
+            "XA-NPOL checks the receipt against another envelope's digest",
+            (VerificationError,),
+            lambda: record_receipt(
+                token,
+                registry=registry,
+                expected_sender="XA-NPOL",
+                expected_digest="0" * 64,
+                recorder=recorder,
+                actor=DEMO_SENDER_ACTOR,
+                now=ctx.now,
+            ),
+        )
+    if receipt is not None:
+        ctx.say(
+            f"  receipt: {receipt.issuer} opened {receipt.envelope_jti} at entry "
+            f"{receipt.log_index} of {receipt.checkpoint.origin} (tree size "
+            f"{receipt.checkpoint.size})"
+        )
+    last = _last_audit_entry(ctx, "XA-NPOL")
+    ctx.say(f"  audit log: {last}")
+    ctx.check("deny/denied" in last, "the mismatching receipt is recorded as a denial")
+
+
+def _sign_checkpoints(ctx: DemoContext) -> None:
+    ctx.say("  Each agency signs a checkpoint (C2SP tlog-checkpoint) of its audit log with its")
+    ctx.say("  registered signing key; a log never signs two inconsistent checkpoints.")
+    for agency in DEMO_LOGGING_AGENCIES:
+        key = _need(ctx.keysets.get(agency), f"the {agency} key set").signing_key
+        with _audit_log(ctx, agency) as log:
+            note = ctx.expect_accepted(
+                f"{agency} signs a checkpoint of its {log.size()}-entry audit log",
+                functools.partial(log.sign_checkpoint, None, key, now=ctx.now),
+            )
+        if note is not None:
+            ctx.say(f"    {note.splitlines()[0]} size {note.splitlines()[1]}")
+
+
+@contextlib.contextmanager
+def _witness(ctx: DemoContext) -> Iterator[Witness]:
+    """The oversight body's witness, its state in the work directory."""
+    if ctx.witness_key is None:
+        ctx.witness_key = SigningKey.generate()
+    with open_store(ctx.workdir / "XD-DPA.witness.db") as store:
+        yield Witness(store, DEMO_WITNESS, ctx.witness_key)
+
+
+def _cosign(ctx: DemoContext) -> None:
+    ctx.say(f"  Safeguard: oversight. The data protection authority's witness ({DEMO_WITNESS})")
+    ctx.say("  cosigns each agency's checkpoints, each one only after an RFC 9162 consistency")
+    ctx.say("  proof from the last checkpoint it cosigned for that log. Each agency first signs")
+    ctx.say("  a fresh checkpoint of its log as it is now.")
+    with _witness(ctx) as witness:
+        for agency in DEMO_LOGGING_AGENCIES:
+            key = _need(ctx.keysets.get(agency), f"the {agency} key set").signing_key
+            with _audit_log(ctx, agency) as log:
+                log.sign_checkpoint(None, key, now=ctx.now)
+                verifier = NoteVerifier(log.origin, key.public)
+                cosigned = ""
+                for stored in log.checkpoints():
+                    seen = witness.latest(log.origin)
+                    old = 0 if seen is None else seen.checkpoint.size
+                    if seen is not None and old == stored.size:
+                        continue  # the same tree: nothing new to witness
+                    proof = [] if old == 0 else log.consistency_proof(old, stored.size)
+                    line = ctx.expect_accepted(
+                        f"{DEMO_WITNESS} cosigns {agency}'s checkpoint of size {stored.size} "
+                        f"({len(proof)}-hash proof from size {old})",
+                        functools.partial(
+                            witness.cosign, stored.note, proof, log_verifier=verifier, now=ctx.now
+                        ),
+                    )
+                    if line is not None:
+                        cosigned = stored.note + line
+            if cosigned:
+                ctx.expect_accepted(
+                    f"a client requiring 1 cosignature by {DEMO_WITNESS} accepts it",
+                    functools.partial(
+                        verify_cosigned, cosigned, verifier, [witness.verifier], 1, now=ctx.now
+                    ),
+                )
+
+
+def _refuse_fork(ctx: DemoContext) -> None:
+    ctx.say("  Safeguard: fork detection. A compromised XB-PROS log key signs a second checkpoint")
+    ctx.say("  of the same size with another root (a rewritten history); the witness refuses it")
+    ctx.say("  and keeps both signed checkpoints as evidence.")
+    key = _need(ctx.keysets.get("XB-PROS"), "the XB-PROS key set").signing_key
+    with _witness(ctx) as witness, _audit_log(ctx, "XB-PROS") as log:
+        latest = _need(witness.latest(log.origin), "the cosigned XB-PROS checkpoint")
+        size = latest.checkpoint.size
+        forged_root = node_hash(latest.checkpoint.root_hash, latest.checkpoint.root_hash)
+        forged = sign_checkpoint(Checkpoint(log.origin, size, forged_root), log.origin, key)
+        verifier = NoteVerifier(log.origin, key.public)
+        ctx.expect_refusal(
+            f"{DEMO_WITNESS} cosigns a forked XB-PROS checkpoint of size {size}",
+            (AuditIntegrityError,),
+            lambda: witness.cosign(forged, [], log_verifier=verifier, now=ctx.now),
+        )
+        ctx.expect_refusal(
+            f"{DEMO_WITNESS} cosigns an XB-PROS checkpoint rolled back to size 1",
+            (AuditIntegrityError,),
+            lambda: witness.cosign(
+                sign_checkpoint(Checkpoint(log.origin, 1, log.root(1)), log.origin, key),
+                [],
+                log_verifier=verifier,
+                now=ctx.now,
+            ),
+        )
+        kinds = [e.kind for e in witness.evidence()]
+        ctx.check(kinds == ["fork", "rollback"], f"the witness kept the evidence: {kinds}")
+
+
+def _verify_logs(ctx: DemoContext) -> None:
+    ctx.say("  What `safeshare audit verify` does: re-derive every log's tree from its entries")
+    ctx.say("  and check every stored checkpoint against it, with the agency's key.")
+    for agency in DEMO_LOGGING_AGENCIES:
+        key = _need(ctx.keysets.get(agency), f"the {agency} key set").signing_key
+        with _audit_log(ctx, agency) as log:
+            result = ctx.expect_accepted(
+                f"{agency}'s audit log re-derived and its checkpoints checked",
+                functools.partial(log.verify_with_checkpoints, keys=[key.public]),
+            )
+        if result is not None:
+            ctx.say(
+                f"    {result.size} entries, {result.checkpoints} checkpoint(s), "
+                f"root {result.root_hash.hex()[:16]}..."
+            )
+
+
+def _report(ctx: DemoContext) -> None:
+    ctx.say("  The oversight report of XB-PROS's audit log: denials first, then the accesses")
+    ctx.say("  by purpose, actor, counterparty and outcome (metadata only, no record content).")
+    with _audit_log(ctx, "XB-PROS") as log:
+        report = build_report(log, now=ctx.now)
+    text = report.to_text()
+    for line in text.splitlines():
+        ctx.say(f"    {line}")
+    ctx.check(
+        SUBSCRIBER_RECORD["subscriber_name"] not in text and OTHER_PURPOSE in text,
+        "the report shows the refused purpose and no record content",
+    )
+
+
 DEMO_STEPS: Final[tuple[DemoStep, ...]] = (
     DemoStep("Create the registry authority", _create_authority),
     *(_create_agency_step(spec) for spec in DEMO_AGENCIES),
@@ -775,12 +998,18 @@ DEMO_STEPS: Final[tuple[DemoStep, ...]] = (
     DemoStep("Refuse the same envelope opened twice (replay)", _refuse_envelope_replay),
     DemoStep("Refuse a tampered envelope", _refuse_tampered_envelope),
     DemoStep("Refuse an envelope forwarded surreptitiously to XC-CUST", _refuse_forwarding),
+    DemoStep("Each agency signs a checkpoint of its audit log", _sign_checkpoints),
+    DemoStep("XB-PROS returns a signed receipt; XA-NPOL verifies and records it", _receipt),
+    DemoStep("An oversight body witnesses every checkpoint", _cosign),
+    DemoStep("Refuse a forked or rolled-back checkpoint at the witness", _refuse_fork),
     DemoStep("Revoke a key and suspend an agency, sign and verify serial 2", _update_registry),
     DemoStep("Refuse an older registry after a newer one (rollback)", _refuse_rollback),
     DemoStep("Refuse a revoked key after its revocation time", _refuse_revoked_key),
     DemoStep(
         "Refuse a suspended agency, also as a recipient of a new envelope", _refuse_suspended_agency
     ),
+    DemoStep("Verify every audit log and its checkpoints", _verify_logs),
+    DemoStep("Oversight report of XB-PROS's audit log", _report),
 )
 
 

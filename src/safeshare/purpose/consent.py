@@ -64,13 +64,26 @@ of these matches exactly, and :meth:`ConsentStore.require` raises
 :class:`~safeshare.errors.PolicyError` naming the consent that is missing.
 The caller passes the envelope's issuer as *originator*: a grant signed by
 anyone else (even a valid one) never authorises a use of that envelope's data.
+
+Audit
+-----
+Consent passes through the agency's audit log (metadata only: the grant id
+as ``jti``, the envelope digest, the other agency, the purpose, a short
+reason; never a token's conditions or any record content). The holder's
+:meth:`ConsentStore.add` and :meth:`ConsentStore.revoke` take a *recorder*
+(an :class:`~safeshare.audit.recorder.AccessRecorder`) and an *actor*: a
+recorded grant is logged as ``consent_grant``, a recorded revocation as
+``consent_revoke``, and a refused token (invalid, not for us, replayed id,
+revocation by another agency) as ``deny`` before the error is raised. The
+originator logs what it hands out with :func:`record_grant_issued` and
+:func:`record_revocation_issued`.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Final, Literal, TypeVar, get_args
@@ -82,17 +95,23 @@ from safeshare._internal.b64 import b64u_decode, b64u_encode
 from safeshare._internal.clock import from_unix, require_aware, resolve_now, rfc3339, to_unix
 from safeshare._jose import jws
 from safeshare._jose.headers import decode_protected
+from safeshare.audit.checkpoint import agency_of_log_origin
+from safeshare.audit.entry import MAX_ACTOR_LENGTH, MAX_REASON_LENGTH, AuditEntry
+from safeshare.audit.recorder import AccessRecorder
 from safeshare.errors import (
     ExpiredError,
+    KeyRegistryError,
     KeyRevokedError,
     MalformedInputError,
     NotYetValidError,
     OversizedInputError,
     PolicyError,
     ReplayError,
+    SafeShareError,
     StorageError,
     UnknownAgencyError,
     UsageError,
+    ValidityError,
     VerificationError,
 )
 from safeshare.keys import AgencyKeySet, VerifyKey
@@ -119,6 +138,8 @@ __all__ = [
     "describe_scope",
     "issue_grant",
     "issue_revocation",
+    "record_grant_issued",
+    "record_revocation_issued",
     "verify_grant",
     "verify_revocation",
 ]
@@ -365,8 +386,12 @@ def _revoked_key_message(
     return None
 
 
-def _new_jti() -> str:
-    return b64u_encode(os.urandom(_JTI_BYTES))
+def _new_jti(randbytes: Callable[[int], bytes] | None = None) -> str:
+    # os.urandom looked up at call time (not bound as a default).
+    data = (randbytes or os.urandom)(_JTI_BYTES)
+    if not isinstance(data, bytes) or len(data) != _JTI_BYTES:
+        raise UsageError(f"randbytes({_JTI_BYTES}) must return {_JTI_BYTES} bytes")
+    return b64u_encode(data)
 
 
 def _grant_from_claims(claims: GrantClaims, token: str) -> ConsentGrant:
@@ -414,6 +439,7 @@ def issue_grant(
     valid_for: timedelta,
     conditions: Sequence[str] = (),
     now: datetime | None = None,
+    _randbytes: Callable[[int], bytes] | None = None,
 ) -> str:
     """Sign a consent grant of *originator* for *holder*; return the compact JWS.
 
@@ -424,6 +450,9 @@ def issue_grant(
     *valid_for* (whole seconds, at most :data:`MAX_GRANT_LIFETIME`). Every
     rule of the format is checked before anything is signed
     (:class:`~safeshare.errors.UsageError` otherwise).
+
+    *_randbytes* (private: test vectors only) replaces ``os.urandom`` as the
+    source of the grant id.
     """
     if not isinstance(originator, AgencyKeySet):
         raise UsageError("issue_grant() takes the originator's AgencyKeySet")
@@ -440,7 +469,7 @@ def issue_grant(
         "aud": holder,
         "iat": iat,
         "exp": iat + seconds,
-        "jti": _new_jti(),
+        "jti": _new_jti(_randbytes),
         "envelope_jti": envelope_jti,
         "envelope_digest": envelope_digest,
         "scope": scope,
@@ -614,6 +643,185 @@ def consent_token_kind(token: str) -> Literal["grant", "revocation"]:
         f"the token is neither a consent grant nor a consent revocation (typ {shown}; "
         f"expected {GRANT_TYP!r} or {REVOCATION_TYP!r})"
     )
+
+
+# -- audit recording ------------------------------------------------------------------------
+
+_AUDIT_CONTROL: Final = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: Errors that mean "this token is refused" (recorded as ``deny``); others are faults.
+_REFUSALS: Final = (
+    MalformedInputError,
+    VerificationError,
+    ValidityError,
+    PolicyError,
+    KeyRegistryError,
+)
+
+
+def _audit_reason(text: str) -> str:
+    """*text* fit for an audit entry's reason: no control characters, bounded."""
+    text = _AUDIT_CONTROL.sub("?", text)
+    if len(text) > MAX_REASON_LENGTH:
+        text = text[: MAX_REASON_LENGTH - 3] + "..."
+    return text
+
+
+def _check_recording(
+    recorder: AccessRecorder | None, actor: str | None, agency: str | None, caller: str
+) -> str | None:
+    """The own agency to record under (None without a recorder); check the arguments."""
+    if recorder is None:
+        if actor is not None or agency is not None:
+            raise UsageError(f"{caller}: actor and agency are only used with a recorder")
+        return None
+    if not callable(getattr(recorder, "record", None)):
+        raise UsageError(
+            f"{caller}: recorder must be an AccessRecorder (e.g. AuditLogRecorder(log)) or None"
+        )
+    if not isinstance(actor, str) or not actor or len(actor) > MAX_ACTOR_LENGTH:
+        raise UsageError(
+            f"{caller}: a recorder needs actor=, the officer or system acting "
+            f"(1-{MAX_ACTOR_LENGTH} characters)"
+        )
+    if _AUDIT_CONTROL.search(actor):
+        raise UsageError(f"{caller}: actor must not contain control characters")
+    if agency is None:
+        log = getattr(recorder, "log", None)
+        origin = getattr(log, "origin", None)
+        parsed = agency_of_log_origin(origin) if isinstance(origin, str) else None
+        if parsed is None:
+            raise UsageError(
+                f"{caller}: give agency= (our own agency id) with this recorder; it is "
+                "taken from the log origin only for a recorder of a safeshare audit log"
+            )
+        agency = parsed[1]
+    if not isinstance(agency, str) or not _AGENCY_ID.fullmatch(agency):
+        raise UsageError(f"{caller}: agency must be an agency id such as XA-NPOL")
+    return agency
+
+
+def _claimed(token: object, struct: type[_S]) -> _S | None:
+    """The claims *token* makes, unverified (for a denial's metadata), or None."""
+    try:
+        _, payload_b64, _ = _split(token, what="consent token")
+        payload = _decode_payload(payload_b64, what="consent token")
+        return _convert(payload, struct, what="consent token", error=MalformedInputError)
+    except SafeShareError:
+        return None
+
+
+def _record_denial(
+    recorder: AccessRecorder,
+    error: SafeShareError,
+    *,
+    what: str,
+    agency: str,
+    actor: str,
+    now: datetime,
+    counterparty: str | None,
+    jti: str | None,
+    envelope_digest: str | None = None,
+    purpose: str | None = None,
+) -> None:
+    """Record the refusal of a consent token; the recorder's error wins over *error*."""
+    entry = AuditEntry(
+        action="deny",
+        time=to_unix(now),
+        actor=actor,
+        agency=agency,
+        counterparty=counterparty if counterparty != agency else None,
+        jti=jti,
+        envelope_digest=envelope_digest,
+        purpose=purpose,
+        outcome="denied",
+        reason=_audit_reason(f"{what} refused: {error.message}"),
+    )
+    try:
+        recorder.record(entry)
+    except SafeShareError as exc:
+        raise exc from error
+
+
+def _grant_entry(
+    grant: ConsentGrant, *, agency: str, actor: str, now: datetime, reason: str
+) -> AuditEntry:
+    return AuditEntry(
+        action="consent_grant",
+        time=to_unix(now),
+        actor=actor,
+        agency=agency,
+        counterparty=grant.holder if agency == grant.originator else grant.originator,
+        jti=grant.grant_id,
+        envelope_digest=grant.envelope_digest,
+        purpose=grant.purpose,
+        outcome="success",
+        reason=_audit_reason(
+            f"{reason}: {grant.originator} allows {grant.holder} the {grant.describe()} "
+            f"until {rfc3339(grant.expires_at)}"
+        ),
+    )
+
+
+def record_grant_issued(
+    recorder: AccessRecorder,
+    grant: ConsentGrant,
+    *,
+    actor: str,
+    now: datetime | None = None,
+) -> int:
+    """Record, on the originator's side, that it issued *grant*; return the entry's index.
+
+    Call it with the grant verified after :func:`issue_grant` (as ``safeshare
+    consent grant`` does), before handing the token out. The entry is
+    ``consent_grant``/``success`` of ``grant.originator`` with the holder as
+    counterparty, the grant id as ``jti``, the envelope digest and the
+    purpose (for scope ``purpose``).
+    """
+    if not isinstance(grant, ConsentGrant):
+        raise UsageError("record_grant_issued() takes the ConsentGrant issued")
+    agency = _check_recording(recorder, actor, grant.originator, "record_grant_issued()")
+    assert agency is not None
+    entry = _grant_entry(
+        grant, agency=agency, actor=actor, now=resolve_now(now), reason="consent granted"
+    )
+    return recorder.record(entry)
+
+
+def record_revocation_issued(
+    recorder: AccessRecorder,
+    token: str,
+    *,
+    actor: str,
+    now: datetime | None = None,
+    holder: str | None = None,
+    envelope_digest: str | None = None,
+) -> int:
+    """Record, on the originator's side, the revocation *token* it issued; return the index.
+
+    *token* is what :func:`issue_revocation` returned. The entry is
+    ``consent_revoke``/``success`` of the revoking agency, with the revoked
+    grant's id as ``jti``; give *holder* and *envelope_digest* of the
+    revoked grant, if known, to record them too.
+    """
+    claims = _claimed(token, RevocationClaims)
+    if claims is None:
+        raise UsageError("record_revocation_issued() takes the token issue_revocation() returned")
+    agency = _check_recording(recorder, actor, claims.iss, "record_revocation_issued()")
+    assert agency is not None
+    if envelope_digest is not None and not _HEX_DIGEST.fullmatch(envelope_digest):
+        raise UsageError("envelope_digest must be a lower-case hex SHA-256")
+    entry = AuditEntry(
+        action="consent_revoke",
+        time=to_unix(resolve_now(now)),
+        actor=actor,
+        agency=agency,
+        counterparty=holder,
+        jti=claims.grant_id,
+        envelope_digest=envelope_digest,
+        outcome="success",
+        reason="consent revoked by its originator",
+    )
+    return recorder.record(entry)
 
 
 # -- the store ------------------------------------------------------------------------------
@@ -828,7 +1036,14 @@ class ConsentStore:
         self._store = store
 
     def add(
-        self, token: str, *, registry: TrustRegistry, now: datetime | None = None
+        self,
+        token: str,
+        *,
+        registry: TrustRegistry,
+        now: datetime | None = None,
+        recorder: AccessRecorder | None = None,
+        actor: str | None = None,
+        agency: str | None = None,
     ) -> ConsentGrant:
         """Verify a grant (:func:`verify_grant`) and record it; return it.
 
@@ -836,9 +1051,49 @@ class ConsentStore:
         grant already recorded from the same originator raises
         :class:`~safeshare.errors.ReplayError`. A grant whose revocation was
         recorded before it is stored too, but :meth:`find` never returns it.
+
+        With *recorder* (and *actor*, who acts), the grant is logged as
+        ``consent_grant`` once it is stored, before this returns; a refused
+        token is logged as ``deny`` before the error is raised (a recorder
+        failure is raised instead, chained to the refusal). *agency* is our
+        own agency id (default: the agency of the recorder's log origin); a
+        grant for another holder is then refused
+        (:class:`~safeshare.errors.VerificationError`).
         """
+        own = _check_recording(recorder, actor, agency, "ConsentStore.add()")
         now = resolve_now(now)
-        grant = verify_grant(token, registry=registry, now=now)
+        try:
+            grant = verify_grant(token, registry=registry, now=now)
+            if own is not None and grant.holder != own:
+                raise VerificationError(
+                    f"consent grant {grant.grant_id} is for {grant.holder}, not for us ({own})"
+                )
+            new = self._insert_grant(grant, now)
+        except _REFUSALS as exc:
+            if recorder is not None and own is not None and actor is not None:
+                claims = _claimed(token, GrantClaims)
+                _record_denial(
+                    recorder,
+                    exc,
+                    what="consent grant",
+                    agency=own,
+                    actor=actor,
+                    now=now,
+                    counterparty=None if claims is None else claims.iss,
+                    jti=None if claims is None else claims.jti,
+                    envelope_digest=None if claims is None else claims.envelope_digest,
+                    purpose=None
+                    if claims is None or isinstance(claims.purpose, msgspec.UnsetType)
+                    else claims.purpose,
+                )
+            raise
+        if recorder is not None and own is not None and actor is not None:
+            reason = "consent grant recorded" if new else "consent grant already on file"
+            recorder.record(_grant_entry(grant, agency=own, actor=actor, now=now, reason=reason))
+        return grant
+
+    def _insert_grant(self, grant: ConsentGrant, now: datetime) -> bool:
+        """Store *grant*; True if new, False if the same token was on file."""
         row = (
             grant.originator,
             grant.grant_id,
@@ -856,13 +1111,13 @@ class ConsentStore:
         with self._store.transaction(write=True) as cur:
             cur.execute(_INSERT_GRANT, row)
             if cur.rowcount == 1:
-                return grant
+                return True
             rows = cur.execute(
                 "SELECT token FROM safeshare_consent_grant WHERE originator = ? AND grant_id = ?",
                 (grant.originator, grant.grant_id),
             )
         if rows and rows[0][0] == grant.token:
-            return grant
+            return False
         raise ReplayError(
             f"{grant.originator} already granted a different consent with the id "
             f"{grant.grant_id}; the new one is refused",
@@ -870,7 +1125,14 @@ class ConsentStore:
         )
 
     def revoke(
-        self, token: str, *, registry: TrustRegistry, now: datetime | None = None
+        self,
+        token: str,
+        *,
+        registry: TrustRegistry,
+        now: datetime | None = None,
+        recorder: AccessRecorder | None = None,
+        actor: str | None = None,
+        agency: str | None = None,
     ) -> ConsentRevocation:
         """Verify a revocation (:func:`verify_revocation`) and record it; return it.
 
@@ -879,12 +1141,54 @@ class ConsentStore:
         nothing. A revocation of a grant not (yet) recorded is kept, and
         applies to that grant of the revoking agency when it arrives. The
         first revocation of a grant is the one kept; revoking again is a no-op.
+
+        With *recorder* and *actor* (and *agency*, as for :meth:`add`), the
+        revocation is logged as ``consent_revoke`` (the grant id as ``jti``,
+        with the grant's envelope digest when the grant is on file) once it
+        is stored; a refused revocation is logged as ``deny``.
         """
+        own = _check_recording(recorder, actor, agency, "ConsentStore.revoke()")
         now = resolve_now(now)
-        revocation = verify_revocation(token, registry=registry, now=now)
+        try:
+            revocation = verify_revocation(token, registry=registry, now=now)
+            digest = self._insert_revocation(revocation, now)
+        except _REFUSALS as exc:
+            if recorder is not None and own is not None and actor is not None:
+                claims = _claimed(token, RevocationClaims)
+                _record_denial(
+                    recorder,
+                    exc,
+                    what="consent revocation",
+                    agency=own,
+                    actor=actor,
+                    now=now,
+                    counterparty=None if claims is None else claims.iss,
+                    jti=None if claims is None else claims.grant_id,
+                )
+            raise
+        if recorder is not None and own is not None and actor is not None:
+            recorder.record(
+                AuditEntry(
+                    action="consent_revoke",
+                    time=to_unix(now),
+                    actor=actor,
+                    agency=own,
+                    counterparty=revocation.originator if revocation.originator != own else None,
+                    jti=revocation.grant_id,
+                    envelope_digest=digest,
+                    outcome="success",
+                    reason="consent revocation recorded"
+                    + ("" if digest is not None else " (the grant is not on file yet)"),
+                )
+            )
+        return revocation
+
+    def _insert_revocation(self, revocation: ConsentRevocation, now: datetime) -> str | None:
+        """Store *revocation*; the revoked grant's envelope digest if it is on file."""
         with self._store.transaction(write=True) as cur:
             rows = cur.execute(
-                "SELECT originator FROM safeshare_consent_grant WHERE grant_id = ?",
+                "SELECT originator, envelope_digest FROM safeshare_consent_grant "
+                "WHERE grant_id = ?",
                 (revocation.grant_id,),
             )
             originators = sorted(str(r[0]) for r in rows)
@@ -893,6 +1197,7 @@ class ConsentStore:
                     f"consent grant {revocation.grant_id} was issued by {originators[0]}; "
                     f"{revocation.originator} cannot revoke it (only the originator can)"
                 )
+            digests = [str(r[1]) for r in rows if str(r[0]) == revocation.originator]
             cur.execute(
                 _INSERT_REVOCATION,
                 (
@@ -904,7 +1209,7 @@ class ConsentStore:
                     to_unix(now),
                 ),
             )
-        return revocation
+        return digests[0] if digests else None
 
     def find(
         self,
