@@ -48,8 +48,9 @@ are sealed beforehand, untimed; then each is opened once with
 ``safeshare.envelope.open_envelope`` (replay cache in a durable SQLite file:
 one fsync per accepted envelope in both cases), either with
 ``recorder=None`` (*un-logged*) or with an ``AuditLogRecorder`` on a durable
-SQLite ``AuditLog`` in the same directory (*logged*: ``open_envelope``
-returns the data only after the ``open`` entry is committed), from one
+SQLite ``AuditLog`` in the same database as the replay cache (*logged*:
+``open_envelope`` writes the replay row and the ``open`` entry in one
+transaction and returns the data only after it committed), from one
 thread and from 8 threads sharing one ``AuditLog`` (group commit). Each
 configuration runs with fresh databases, in several rounds with the order
 rotated; the report gives the median opens/s and the median over rounds of
@@ -473,13 +474,14 @@ def _open_run(
     opener = workload.opener(1)
     with (
         tempfile.TemporaryDirectory(prefix="open-", dir=directory) as tmp,
-        open_store(os.path.join(tmp, "replay.db")) as replay_store,
-        open_store(os.path.join(tmp, "audit.db")) as audit_store,
+        open_store(os.path.join(tmp, "safeshare.db")) as store,
     ):
-        replay = ReplayCache(replay_store)
-        log = AuditLog(audit_store, origin=ORIGIN)
+        # One store for both: a logged open writes its replay row and its audit
+        # entry in one (group-committed) transaction.
+        replay = ReplayCache(store)
+        log = AuditLog(store, origin=ORIGIN)
         recorder = AuditLogRecorder(log) if logged else None
-        counter = _count_commits(audit_store)
+        counter = _count_commits(store)
 
         def open_one(envelope: bytes) -> object:
             opened = open_envelope(
@@ -526,7 +528,7 @@ def _open_run(
         expected = len(envelopes) if logged else 0
         if log.size() != expected:
             raise RuntimeError(f"the audit log has {log.size()} entries, not {expected}")
-        _uncount(audit_store)
+        _uncount(store)
     return len(envelopes) / seconds, counter[0]
 
 

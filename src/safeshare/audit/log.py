@@ -33,7 +33,10 @@ Guarantees:
   one fsync, otherwise it waits for a leader. Each caller returns (or
   raises) only once the commit containing its entry succeeded (or failed:
   then every caller of that batch gets the error and none of the batch is
-  written).
+  written). A caller may pass statements to run in that same transaction
+  with its entry (``append(entry, before=...)``, e.g. the replay-cache
+  insert of an envelope open: one commit for both); they run in a
+  savepoint, so one caller's refusal fails that caller only.
 * **One history across processes.** Indexes are assigned inside the write
   transaction, under the database's write lock (SQLite ``BEGIN IMMEDIATE``;
   PostgreSQL: the back end's write lock, plus ``pg_advisory_xact_lock`` on
@@ -298,16 +301,27 @@ class Verification:
     latest_checkpoint: StoredCheckpoint | None
 
 
+#: Runs inside the write transaction of a group commit, before its caller's entry
+#: is written (see :meth:`AuditLog.append`).
+Before = Callable[[Cursor], object]
+
+_SAVEPOINT: Final = "SAVEPOINT safeshare_append_before"
+_ROLLBACK_TO: Final = "ROLLBACK TO SAVEPOINT safeshare_append_before"
+_RELEASE: Final = "RELEASE SAVEPOINT safeshare_append_before"
+
+
 class _Request:
     """One caller's entries waiting for a group commit."""
 
-    __slots__ = ("datas", "done", "error", "first")
+    __slots__ = ("before", "datas", "done", "error", "first", "refusal")
 
-    def __init__(self, datas: list[bytes]) -> None:
+    def __init__(self, datas: list[bytes], before: Before | None = None) -> None:
         self.datas = datas
+        self.before = before
         self.done = False
         self.first = -1
-        self.error: BaseException | None = None
+        self.error: BaseException | None = None  # the batch failed
+        self.refusal: Exception | None = None  # this caller's *before* raised
 
     def indexes(self) -> list[int]:
         return list(range(self.first, self.first + len(self.datas)))
@@ -407,7 +421,7 @@ class AuditLog:
 
     # -- appending -----------------------------------------------------------------
 
-    def append(self, entry: AuditEntry) -> int:
+    def append(self, entry: AuditEntry, *, before: Before | None = None) -> int:
         """Record *entry*; return its index once it is durably committed.
 
         Concurrent calls from several threads share one transaction (group
@@ -416,8 +430,22 @@ class AuditLog:
         damaged) when the commit fails; then the entry was not recorded and
         the caller must not go on as if it had been (for example: must not
         release the data whose access it records).
+
+        *before*: a callable ``before(cursor)`` run inside the write
+        transaction that appends *entry* (possibly in another thread: that of
+        the group commit's leader), to write other rows of the same store
+        atomically with the entry (e.g.
+        :meth:`~safeshare.storage.ReplayCache.check_and_record_in`). It runs
+        in a savepoint: if it raises an :class:`Exception`, its statements
+        are rolled back, *entry* is not appended and this call raises that
+        exception; the other callers of the batch are not affected. If the
+        batch's commit fails, nothing of it is written (the statements of
+        *before* neither) and every caller gets the error. *before* runs once
+        and must not open a transaction of its own.
         """
-        return self._submit([_encode(entry)])[0]
+        if before is not None and not callable(before):
+            raise UsageError("before must be a callable before(cursor) or None")
+        return self._submit([_encode(entry)], before)[0]
 
     def append_many(self, entries: Iterable[AuditEntry]) -> list[int]:
         """Record several entries in one transaction; return their indexes.
@@ -433,8 +461,8 @@ class AuditLog:
             return []
         return self._submit(datas)
 
-    def _submit(self, datas: list[bytes]) -> list[int]:
-        request = _Request(datas)
+    def _submit(self, datas: list[bytes], before: Before | None = None) -> list[int]:
+        request = _Request(datas, before)
         with self._cond:
             self._queue.append(request)
             while self._leader and not request.done:
@@ -442,23 +470,27 @@ class AuditLog:
             if request.done:  # a leader committed (or failed) our batch
                 if request.error is not None:
                     raise _for_follower(request.error) from request.error
+                if request.refusal is not None:
+                    raise request.refusal
                 return request.indexes()
             self._leader = True
             batch, self._queue = self._queue, []
         try:
-            first = self._commit([data for r in batch for data in r.datas])
+            self._commit(batch)
         except BaseException as exc:
-            self._finish(batch, first=-1, error=exc)
+            self._finish(batch, error=exc)
             raise
-        self._finish(batch, first=first, error=None)
+        self._finish(batch, error=None)
+        if request.refusal is not None:
+            raise request.refusal
         return request.indexes()
 
-    def _finish(self, batch: list[_Request], *, first: int, error: BaseException | None) -> None:
+    def _finish(self, batch: list[_Request], *, error: BaseException | None) -> None:
         with self._cond:
             for r in batch:
-                r.error = error
-                r.first = first
-                first += len(r.datas)
+                if error is not None:
+                    r.error = error
+                    r.first = -1
                 r.done = True
             self._leader = False
             self._cond.notify_all()
@@ -468,23 +500,52 @@ class AuditLog:
         if self._store.dialect == "postgresql":
             cur.execute("SELECT pg_advisory_xact_lock(?)", (APPEND_LOCK_KEY,))
 
-    def _commit(self, datas: list[bytes]) -> int:
-        """Append *datas* in one write transaction; return the first index."""
-        leaves = [merkle.leaf_hash(d) for d in datas]  # hashed before taking the lock
+    def _commit(self, batch: list[_Request]) -> None:
+        """Append the entries of *batch* in one write transaction; set each request's
+        ``first`` index (or its ``refusal``, when its *before* raised)."""
+        # hashed before taking the lock
+        leaves = [[merkle.leaf_hash(d) for d in r.datas] for r in batch]
         with self._store.transaction(write=True) as cur:
             self._lock(cur)
             size = _size(cur)
-            if size + len(datas) > MAX_LOG_SIZE:
+            accepted: list[tuple[_Request, list[bytes]]] = []
+            for r, hashes in zip(batch, leaves, strict=True):
+                r.first, r.refusal = -1, None
+                if r.before is None or self._run_before(cur, r, r.before):
+                    accepted.append((r, hashes))
+            count = sum(len(r.datas) for r, _ in accepted)
+            if size + count > MAX_LOG_SIZE:
                 raise StorageError(f"the audit log {self._origin} is full ({size} entries)")
             frontier = self._frontier(cur, size)
             entry_rows: list[tuple[int, bytes, bytes]] = []
             node_rows: list[tuple[int, int, bytes]] = []
-            for offset, (data, leaf) in enumerate(zip(datas, leaves, strict=True)):
-                entry_rows.append((size + offset, data, leaf))
-                node_rows.extend(frontier.append(leaf))
-            cur.executemany(_INSERT_ENTRY, entry_rows)
-            cur.executemany(_INSERT_NODE, node_rows)
-        return size
+            for r, hashes in accepted:
+                r.first = size + len(entry_rows)
+                for data, leaf in zip(r.datas, hashes, strict=True):
+                    entry_rows.append((size + len(entry_rows), data, leaf))
+                    node_rows.extend(frontier.append(leaf))
+            if entry_rows:
+                cur.executemany(_INSERT_ENTRY, entry_rows)
+                cur.executemany(_INSERT_NODE, node_rows)
+
+    @staticmethod
+    def _run_before(cur: Cursor, request: _Request, before: Before) -> bool:
+        """Run *request*'s ``before`` in a savepoint; whether it succeeded.
+
+        When it raises an :class:`Exception`, its statements are rolled back
+        and the exception is kept for its caller only; a failure of the
+        savepoint statements themselves fails the whole batch.
+        """
+        cur.execute(_SAVEPOINT)
+        try:
+            before(cur)
+        except Exception as exc:  # noqa: BLE001 - delivered to its caller only
+            cur.execute(_ROLLBACK_TO)
+            cur.execute(_RELEASE)
+            request.refusal = exc
+            return False
+        cur.execute(_RELEASE)
+        return True
 
     def _frontier(self, cur: Cursor, size: int) -> merkle.Frontier:
         """Load the nodes needed to extend the tree, checking no later node exists."""

@@ -16,7 +16,7 @@ import threading
 from typing import Protocol, runtime_checkable
 
 from safeshare.audit.entry import AuditEntry
-from safeshare.audit.log import AuditLog
+from safeshare.audit.log import AuditLog, Before
 
 __all__ = ["AccessRecorder", "AuditLogRecorder", "MemoryRecorder"]
 
@@ -36,6 +36,10 @@ class AuditLogRecorder:
 
     def record(self, entry: AuditEntry) -> int:
         return self.log.append(entry)
+
+    def record_with(self, entry: AuditEntry, *, before: Before) -> int:
+        """Record *entry* in the same transaction as *before* (see :meth:`AuditLog.append`)."""
+        return self.log.append(entry, before=before)
 
 
 class MemoryRecorder:

@@ -34,7 +34,7 @@ from safeshare._internal import strictjson
 from safeshare._internal.b64 import b64u_decode
 from safeshare._internal.clock import from_unix, resolve_now
 from safeshare._jose import jwe, jws, sdjwt
-from safeshare.audit.recorder import AccessRecorder
+from safeshare.audit.recorder import AccessRecorder, AuditLogRecorder
 from safeshare.envelope._profile import (
     DEFAULT_SKEW,
     ENVELOPE_TYP,
@@ -60,7 +60,7 @@ from safeshare.purpose.conditions import HandlingConditions
 from safeshare.purpose.consent import ConsentStore
 from safeshare.purpose.vocabulary import Vocabulary
 from safeshare.registry import TrustRegistry
-from safeshare.storage import ReplayCache
+from safeshare.storage import Cursor, ReplayCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +157,12 @@ def open_envelope(
     after the replay insert, and the result is returned only after
     ``recorder.record`` returned; its error (e.g.
     :class:`~safeshare.errors.StorageError`) propagates and nothing is
-    returned (the ``jti`` is then consumed).
+    returned (the ``jti`` is then consumed). When *recorder* is an
+    :class:`~safeshare.audit.recorder.AuditLogRecorder` whose log is in the
+    same :class:`~safeshare.storage.Store` as *replay*, the replay insert
+    and the ``open`` entry are written in one transaction (group-committed
+    with concurrent opens): either both are committed or neither is (a
+    failed recording then leaves the ``jti`` unconsumed).
 
     *recorder* is required: applications and the CLI pass an
     :class:`~safeshare.audit.recorder.AuditLogRecorder` (durable on return);
@@ -283,7 +288,6 @@ def open_envelope(
         registry=registry,
         now=now,
     )
-    replay.check_and_record(claims.iss, claims.jti, digest, keep_until=expires_at + skew, now=now)
     opened = OpenedEnvelope(
         issuer=claims.iss,
         audience=tuple(claims.aud),
@@ -304,5 +308,17 @@ def open_envelope(
         opened_for=access.purpose,
         actor=access.actor,
     )
+    keep_until = expires_at + skew
+    if isinstance(recorder, AuditLogRecorder) and recorder.log.store is replay.store:
+        # One transaction (one commit, group-committed across concurrent opens):
+        # the jti is consumed if and only if the open is recorded.
+        def consume(cur: Cursor) -> None:
+            replay.check_and_record_in(
+                cur, claims.iss, claims.jti, digest, keep_until=keep_until, now=now
+            )
+
+        recorder.record_with(authorized.entry(), before=consume)
+        return opened
+    replay.check_and_record(claims.iss, claims.jti, digest, keep_until=keep_until, now=now)
     authorized.record()  # durable (AuditLogRecorder) before the data is released
     return opened

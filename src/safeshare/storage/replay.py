@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Final, NoReturn
 
 from safeshare._internal.clock import require_aware
 from safeshare.errors import MalformedInputError, OversizedInputError, ReplayError, UsageError
-from safeshare.storage._backend import Migration, Schema
+from safeshare.storage._backend import Cursor, Migration, Row, Schema
 from safeshare.storage._store import Store
 
 __all__ = ["MAX_ID_LENGTH", "REPLAY_SCHEMA", "ReplayCache"]
@@ -102,6 +102,11 @@ class ReplayCache:
         store.ensure_schema(REPLAY_SCHEMA)
         self._store = store
 
+    @property
+    def store(self) -> Store:
+        """The store holding the cache."""
+        return self._store
+
     def check_and_record(
         self,
         iss: str,
@@ -131,44 +136,35 @@ class ReplayCache:
         Raises :class:`~safeshare.errors.StorageError` if the database fails;
         then nothing was recorded.
         """
-        _check_id(iss, "iss")
-        _check_id(jti, "jti")
-        if (
-            not isinstance(content_digest, str)
-            or not content_digest
-            or len(content_digest) > MAX_DIGEST_LENGTH
-        ):
-            raise UsageError(
-                f"content_digest must be a non-empty string of at most {MAX_DIGEST_LENGTH} "
-                "characters"
-            )
-        _check_text(content_digest, "content_digest", UsageError)
-        now_utc = require_aware(now, "now")
-        keep_utc = require_aware(keep_until, "keep_until")
-        if keep_utc < now_utc:
-            raise UsageError(
-                "keep_until is before now: the entry could be purged at once and the "
-                "envelope would not be protected against replay (check expiry first)"
-            )
-        keep_seconds = _ceil_seconds(keep_utc)
-
+        keep_seconds = _checked(iss, jti, content_digest, keep_until, now)
         with self._store.transaction(write=True) as cur:
-            cur.execute(_INSERT, (iss, jti, content_digest, keep_seconds))
-            if cur.rowcount == 1:
-                return
-            rows = cur.execute(_LOOKUP, (iss, jti))
-        if rows and rows[0][0] != content_digest:
-            raise ReplayError(
-                f"jti reused with different content: issuer {iss!r} already used jti {jti!r} "
-                "for an envelope with a different content digest",
-                hint="refuse the envelope; the issuer reuses ids or someone forged one, "
-                "report it to the issuing agency",
-            )
-        raise ReplayError(
-            f"this envelope was already opened (issuer {iss!r}, jti {jti!r}); "
-            "a replayed envelope is refused",
-            hint="if it was delivered twice on purpose, use the result of the first opening",
-        )
+            existing = _insert(cur, iss, jti, content_digest, keep_seconds)
+        if existing is not None:
+            _refuse(iss, jti, content_digest, existing)
+
+    def check_and_record_in(
+        self,
+        cursor: Cursor,
+        iss: str,
+        jti: str,
+        content_digest: str,
+        keep_until: datetime,
+        *,
+        now: datetime,
+    ) -> None:
+        """:meth:`check_and_record` inside a write transaction the caller runs.
+
+        *cursor* is that of a write transaction of this cache's store (for
+        example the one :meth:`safeshare.audit.log.AuditLog.append` runs
+        *before* in, so that the entry and the audit record commit together).
+        The entry is recorded when, and only if, that transaction commits;
+        the same arguments are checked and the same errors raised (a
+        :class:`~safeshare.errors.ReplayError` has written nothing).
+        """
+        keep_seconds = _checked(iss, jti, content_digest, keep_until, now)
+        existing = _insert(cursor, iss, jti, content_digest, keep_seconds)
+        if existing is not None:
+            _refuse(iss, jti, content_digest, existing)
 
     def contains(self, iss: str, jti: str) -> bool:
         """Whether (iss, *jti*) is recorded (for tests and inspection)."""
@@ -202,6 +198,54 @@ class ReplayCache:
             total += deleted
             if deleted < batch_size:
                 return total
+
+
+def _checked(iss: str, jti: str, content_digest: str, keep_until: datetime, now: datetime) -> int:
+    """Check the arguments of a recording; return ``keep_until`` in whole seconds."""
+    _check_id(iss, "iss")
+    _check_id(jti, "jti")
+    if (
+        not isinstance(content_digest, str)
+        or not content_digest
+        or len(content_digest) > MAX_DIGEST_LENGTH
+    ):
+        raise UsageError(
+            f"content_digest must be a non-empty string of at most {MAX_DIGEST_LENGTH} characters"
+        )
+    _check_text(content_digest, "content_digest", UsageError)
+    now_utc = require_aware(now, "now")
+    keep_utc = require_aware(keep_until, "keep_until")
+    if keep_utc < now_utc:
+        raise UsageError(
+            "keep_until is before now: the entry could be purged at once and the "
+            "envelope would not be protected against replay (check expiry first)"
+        )
+    return _ceil_seconds(keep_utc)
+
+
+def _insert(
+    cur: Cursor, iss: str, jti: str, content_digest: str, keep_seconds: int
+) -> list[Row] | None:
+    """Insert the entry; ``None`` if it was new, else the existing entry's digest row(s)."""
+    cur.execute(_INSERT, (iss, jti, content_digest, keep_seconds))
+    if cur.rowcount == 1:
+        return None
+    return cur.execute(_LOOKUP, (iss, jti))
+
+
+def _refuse(iss: str, jti: str, content_digest: str, rows: list[Row]) -> NoReturn:
+    if rows and rows[0][0] != content_digest:
+        raise ReplayError(
+            f"jti reused with different content: issuer {iss!r} already used jti {jti!r} "
+            "for an envelope with a different content digest",
+            hint="refuse the envelope; the issuer reuses ids or someone forged one, "
+            "report it to the issuing agency",
+        )
+    raise ReplayError(
+        f"this envelope was already opened (issuer {iss!r}, jti {jti!r}); "
+        "a replayed envelope is refused",
+        hint="if it was delivered twice on purpose, use the result of the first opening",
+    )
 
 
 def _check_id(value: object, name: str) -> None:
