@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Final
 
@@ -16,7 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from safeshare.registry import AgencyId
 
-__all__ = ["agency_id", "int_between", "rfc3339_time"]
+__all__ = ["agency_id", "int_between", "one_of", "rfc3339_time"]
 
 # RFC 3339 section 5.6 date-time: a full date, a full time and an offset.
 _RFC3339: Final = re.compile(
@@ -66,4 +66,17 @@ def int_between(low: int, high: int) -> Callable[[str], int]:
         return value
 
     convert.__name__ = f"int_between_{low}_{high}"
+    return convert
+
+
+def one_of(names: Collection[str], what: str) -> Callable[[str], str]:
+    """A converter that accepts one of *names*; *what* names the kind (``a message type``)."""
+    listed = ", ".join(sorted(names))
+
+    def convert(text: str) -> str:
+        if text not in names:
+            raise argparse.ArgumentTypeError(f"{text[:64]!r} is not {what}; use one of: {listed}")
+        return text
+
+    convert.__name__ = "one_of"
     return convert

@@ -8,6 +8,8 @@ options), and three concerns:
   error carries one) with exit code 1; never a traceback;
 * **output**: human text and ``--json`` output (sorted keys, 2-space indent),
   and the checks that stop a command from overwriting files by accident;
+* **input**: a file named on the command line, or stdin for ``-``
+  (:func:`read_source`), and the time a command runs at (:func:`resolve_now`);
 * **passphrases** for key files: ``--passphrase-file FILE`` or the
   ``SAFESHARE_PASSPHRASE`` environment variable, else a prompt on a terminal.
   A passphrase is never accepted as a plain command-line argument (other
@@ -20,19 +22,23 @@ import argparse
 import getpass
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Final, TypeVar
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ValidationError
 
 from safeshare._internal import fs
-from safeshare.errors import SafeShareError, StorageError, UsageError
+from safeshare.errors import OversizedInputError, SafeShareError, StorageError, UsageError
 
 __all__ = [
     "PASSPHRASE_ENV",
     "PROG",
+    "STDIN",
     "CliParser",
     "Handler",
     "add_passphrase_option",
@@ -42,10 +48,15 @@ __all__ = [
     "print_json",
     "printable",
     "read_passphrase",
+    "read_source",
+    "read_stdin",
     "refuse_overwrite",
     "report_error",
+    "resolve_now",
     "run_handler",
     "say",
+    "sqlite_path",
+    "stdin_is_terminal",
     "validation_message",
 ]
 
@@ -53,6 +64,9 @@ PROG: Final = "safeshare"
 #: Environment variable that may hold the key file passphrase.
 PASSPHRASE_ENV: Final = "SAFESHARE_PASSPHRASE"  # noqa: S105 - a variable name, not a secret
 _MAX_PASSPHRASE_FILE_BYTES: Final = 64 * 1024
+#: The file name that means "read stdin".
+STDIN: Final = "-"
+_URL: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 #: A subcommand handler: receives the parsed arguments, returns the exit code.
 Handler = Callable[[argparse.Namespace], int]
@@ -201,6 +215,64 @@ def ensure_directory(path: Path) -> None:
         raise StorageError(f"could not create directory {path}: {exc.strerror or exc}") from None
 
 
+# -- input ----------------------------------------------------------------------
+
+
+def resolve_now(value: datetime | None) -> datetime:
+    """*value* (a ``--now`` option), else the current time; in whole seconds.
+
+    Tokens and envelopes carry whole seconds (``iat``): keys are checked at the
+    time that is signed.
+    """
+    return (value or datetime.now(UTC)).replace(microsecond=0)
+
+
+def sqlite_path(location: str) -> str | None:
+    """The file an SQLite database location names, or ``None`` for another kind of URL."""
+    if not _URL.match(location):
+        return location
+    parts = urlsplit(location)
+    return unquote(parts.path) if parts.scheme.lower() == "sqlite" else None
+
+
+def stdin_is_terminal() -> bool:
+    """Whether stdin is an interactive terminal (false when closed or detached)."""
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (OSError, ValueError):  # closed or detached stdin
+        return False
+
+
+def read_stdin(stdin: IO[Any], *, what: str, max_bytes: int) -> bytes:
+    """At most *max_bytes* bytes of *stdin*, the *what* in messages."""
+    try:
+        buffer = getattr(stdin, "buffer", None)
+        if buffer is not None:
+            data = bytes(buffer.read(max_bytes + 1))
+        else:
+            data = stdin.read(max_bytes + 1).encode("utf-8", "surrogatepass")
+    except (OSError, ValueError) as exc:
+        raise StorageError(f"could not read the {what} from stdin: {exc}") from None
+    if len(data) > max_bytes:
+        raise OversizedInputError(f"the {what} on stdin is larger than {max_bytes} bytes")
+    return data
+
+
+def read_source(source: str | None, *, what: str, max_bytes: int) -> tuple[bytes, str]:
+    """The bytes of file *source*, or of stdin for ``-``/None; and a name for messages."""
+    if source is not None and source != STDIN:
+        return fs.read_bytes(source, what=what, max_bytes=max_bytes), repr(source)
+    if source is None and stdin_is_terminal():
+        raise UsageError(
+            f"no {what} given, and stdin is a terminal",
+            hint=f"name the {what} file, or pipe it in and write '-'",
+        )
+    stdin = sys.stdin
+    if stdin is None:
+        raise UsageError(f"no {what} given, and there is no stdin to read it from")
+    return read_stdin(stdin, what=what, max_bytes=max_bytes), "on stdin"
+
+
 # -- passphrases ----------------------------------------------------------------
 
 
@@ -236,7 +308,7 @@ def read_passphrase(passphrase_file: Path | None, *, purpose: str, new: bool) ->
                 hint=f"set it to the passphrase of the {purpose}, or unset it",
             )
         return env
-    if not _stdin_is_terminal():
+    if not stdin_is_terminal():
         raise UsageError(
             f"no passphrase for the {purpose}, and stdin is not a terminal to ask for one",
             hint=f"use --passphrase-file FILE or set the environment variable {PASSPHRASE_ENV}",
@@ -254,13 +326,6 @@ def _passphrase_from_file(path: Path) -> str:
     if not line:
         raise UsageError(f"the first line of passphrase file {str(path)!r} is empty")
     return line
-
-
-def _stdin_is_terminal() -> bool:
-    try:
-        return sys.stdin is not None and sys.stdin.isatty()
-    except (OSError, ValueError):  # closed or detached stdin
-        return False
 
 
 def _prompt(purpose: str, *, new: bool) -> str:

@@ -36,10 +36,8 @@ import re
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
-from urllib.parse import unquote, urlsplit
 
 from safeshare._internal import fs, strictjson
 from safeshare._internal.clock import rfc3339
@@ -54,7 +52,9 @@ from safeshare.cli._common import (
     add_passphrase_option,
     print_json,
     read_passphrase,
+    resolve_now,
     say,
+    sqlite_path,
 )
 from safeshare.cli._jwks import read_public_keys
 from safeshare.errors import (
@@ -71,7 +71,6 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-_URL: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _FIRST_BAD: Final = re.compile(r"first bad index (\d+)\)")
 _MAX_INDEX: Final = 2**63 - 2
 _MAX_PROOF_FILE_BYTES: Final = 64 * 1024
@@ -245,17 +244,9 @@ def register(subparsers: Subparsers) -> None:
 # -- opening the log ------------------------------------------------------------------
 
 
-def _sqlite_path(location: str) -> str | None:
-    """The file an SQLite location names, or ``None`` for another kind of URL."""
-    if not _URL.match(location):
-        return location
-    parts = urlsplit(location)
-    return unquote(parts.path) if parts.scheme.lower() == "sqlite" else None
-
-
 def _open_store(location: str, *, create: bool) -> Store:
     if not create:
-        path = _sqlite_path(location)
+        path = sqlite_path(location)
         if path is not None and path and not os.path.exists(path):
             raise UsageError(
                 f"there is no database at {path}",
@@ -278,10 +269,6 @@ def _signing_keys(path: Path, what: str) -> list[VerifyKey]:
             hint="pass the agency's public *.jwks.json written by 'safeshare keygen'",
         )
     return keys
-
-
-def _now(value: datetime | None) -> datetime:
-    return (value or datetime.now(UTC)).replace(microsecond=0)
 
 
 def _checkpoint_json(stored: StoredCheckpoint | None) -> dict[str, Any] | None:
@@ -409,7 +396,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _checkpoint(args: argparse.Namespace) -> int:
-    now = _now(args.now)
+    now = resolve_now(args.now)
     with _open_log(args) as log:
         # The log is found before the passphrase is asked for.
         keyset = _load_keyset(args)
@@ -479,7 +466,7 @@ def _consistency(log: AuditLog, size1: int, size2: int | None) -> dict[str, Any]
 
 
 def _witness(args: argparse.Namespace) -> int:
-    now = _now(args.now)
+    now = resolve_now(args.now)
     note = _read_note(args.checkpoint)
     checkpoint = _peek_checkpoint(note)
     origin: str = args.origin if args.origin is not None else checkpoint.origin
@@ -587,7 +574,7 @@ def _report(args: argparse.Namespace) -> int:
             since=args.since,
             until=args.until,
             max_denied=args.max_denied,
-            now=_now(None),
+            now=resolve_now(None),
         )
     if args.json:
         # Not sorted: the keys are in reading order, denials first.

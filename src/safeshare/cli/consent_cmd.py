@@ -36,7 +36,7 @@ import contextlib
 import re
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -47,17 +47,26 @@ from safeshare.audit.log import AuditLog
 from safeshare.audit.recorder import AuditLogRecorder
 from safeshare.cli._argtypes import agency_id, int_between, rfc3339_time
 from safeshare.cli._common import (
+    STDIN,
     add_passphrase_option,
     print_json,
     printable,
-    read_passphrase,
+    read_stdin,
     refuse_overwrite,
+    resolve_now,
     say,
+    stdin_is_terminal,
 )
-from safeshare.cli._jwks import read_authority_key
-from safeshare.cli.envelope_cmd import _actor, _audit_log
-from safeshare.errors import MalformedInputError, OversizedInputError, StorageError, UsageError
-from safeshare.keys import AgencyKeySet
+from safeshare.cli._context import (
+    actor,
+    add_audit_log_options,
+    add_key_option,
+    add_registry_options,
+    load_keyset,
+    load_registry,
+    open_agency_audit_log,
+)
+from safeshare.errors import MalformedInputError, UsageError
 from safeshare.purpose.consent import (
     CONSENT_SCOPES,
     MAX_CONSENT_TOKEN_CHARS,
@@ -75,7 +84,6 @@ from safeshare.purpose.consent import (
     record_revocation_issued,
     verify_grant,
 )
-from safeshare.registry import RegistryState, TrustRegistry
 from safeshare.storage import open_store
 
 if TYPE_CHECKING:
@@ -87,7 +95,6 @@ __all__ = ["DEFAULT_VALID_DAYS", "grant_status", "read_token", "register"]
 
 #: Default lifetime of a grant issued on the command line, in days.
 DEFAULT_VALID_DAYS: Final = 30
-_STDIN: Final = "-"
 #: A token file may end with one line break (as this command writes it).
 _MAX_TOKEN_FILE_BYTES: Final = MAX_CONSENT_TOKEN_CHARS + 2
 
@@ -276,36 +283,12 @@ def register(subparsers: Subparsers) -> None:
 
 
 def _key_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--key",
-        metavar="KEYFILE",
-        type=Path,
-        required=True,
-        help="our agency's encrypted key file (ID.keys.json from 'safeshare keygen')",
-    )
+    add_key_option(p)
     add_passphrase_option(p)
 
 
 def _registry_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--registry", metavar="FILE", type=Path, required=True, help="the signed trust registry"
-    )
-    p.add_argument(
-        "--authority",
-        metavar="JWKS_FILE",
-        type=Path,
-        required=True,
-        help="the registry authority's public JWKS to pin (authority.jwks.json)",
-    )
-    p.add_argument(
-        "--registry-state",
-        metavar="FILE",
-        type=Path,
-        help="remember the newest accepted registry serial here and refuse older ones",
-    )
-    p.add_argument(
-        "--now", metavar="TIME", type=rfc3339_time, help=_TIME_HELP + "; also verifies the registry"
-    )
+    add_registry_options(p, now_help=_TIME_HELP + "; also verifies the registry")
 
 
 def _scope_options(p: argparse.ArgumentParser) -> None:
@@ -330,26 +313,15 @@ def _out_options(p: argparse.ArgumentParser, what: str) -> None:
 
 
 def _audit_options(p: argparse.ArgumentParser, *, agency: bool = False) -> None:
-    p.add_argument(
-        "--audit-db",
-        metavar="LOCATION",
-        help=(
-            "the agency's audit log database (an SQLite file path or a postgresql:// URL): "
-            "record this there (metadata only) before reporting success; needs --actor"
-        ),
-    )
-    p.add_argument(
-        "--audit-network",
-        metavar="NAME",
-        help=(
-            "the network name in the audit log's origin <NAME>/<agency>/audit; needed to "
-            "create the log in a new --audit-db"
-        ),
+    add_audit_log_options(
+        p,
+        recorded="record this there (metadata only) before reporting success; needs --actor",
+        network_note="; needed to create the log in a new --audit-db",
     )
     p.add_argument(
         "--actor",
         metavar="ID",
-        type=_actor,
+        type=actor,
         help="who acts: the officer or system (recorded in the audit log)",
     )
     if agency:
@@ -369,23 +341,6 @@ def _db_option(p: argparse.ArgumentParser) -> None:
 
 
 # -- helpers --------------------------------------------------------------------------------
-
-
-def _now(args: argparse.Namespace) -> datetime:
-    value: datetime | None = args.now
-    # Tokens carry whole seconds (iat); check keys at the time that is signed.
-    return (value or datetime.now(UTC)).replace(microsecond=0)
-
-
-def _registry(args: argparse.Namespace, now: datetime) -> TrustRegistry:
-    authority = read_authority_key(args.authority)
-    state = None if args.registry_state is None else RegistryState(args.registry_state)
-    return TrustRegistry.load(args.registry, authority, now=now, state=state)
-
-
-def _keyset(args: argparse.Namespace) -> AgencyKeySet:
-    passphrase = read_passphrase(args.passphrase_file, purpose=f"key file {args.key}", new=False)
-    return AgencyKeySet.load(args.key, passphrase)
 
 
 def _target(args: argparse.Namespace) -> tuple[ConsentScope, str | None, str | None]:
@@ -430,7 +385,7 @@ def _recorder(args: argparse.Namespace, agency: str | None) -> Iterator[AuditLog
                     hint="give --agency ID (and --audit-network NAME) to create it",
                 )
             agency = parsed[1]
-        yield AuditLogRecorder(_audit_log(store, agency, args.audit_network))
+        yield AuditLogRecorder(open_agency_audit_log(store, agency, args.audit_network))
 
 
 def _write_token(token: str, out: Path | None) -> None:
@@ -442,7 +397,7 @@ def _write_token(token: str, out: Path | None) -> None:
 
 def read_token(source: str | None) -> str:
     """A consent token from file *source*, or from stdin for ``-``/None; one final line break allowed."""
-    if source is not None and source != _STDIN:
+    if source is not None and source != STDIN:
         data = fs.read_bytes(source, what="token file", max_bytes=_MAX_TOKEN_FILE_BYTES)
         where = f"token file {source!r}"
     else:
@@ -459,28 +414,12 @@ def read_token(source: str | None) -> str:
 
 def _read_stdin() -> bytes:
     stdin = sys.stdin
-    try:
-        interactive = stdin is not None and stdin.isatty()
-    except (OSError, ValueError):
-        interactive = False
-    if stdin is None or interactive:
+    if stdin is None or stdin_is_terminal():
         raise UsageError(
             "no token file given, and stdin is not a pipe or file",
             hint="name the token file, or pipe the token in and write '-'",
         )
-    try:
-        buffer = getattr(stdin, "buffer", None)
-        if buffer is not None:
-            data = bytes(buffer.read(_MAX_TOKEN_FILE_BYTES + 1))
-        else:
-            data = stdin.read(_MAX_TOKEN_FILE_BYTES + 1).encode("utf-8", "surrogatepass")
-    except (OSError, ValueError) as exc:
-        raise StorageError(f"could not read the token from stdin: {exc}") from None
-    if len(data) > _MAX_TOKEN_FILE_BYTES:
-        raise OversizedInputError(
-            f"the token on stdin is larger than {_MAX_TOKEN_FILE_BYTES} bytes"
-        )
-    return data
+    return read_stdin(stdin, what="token", max_bytes=_MAX_TOKEN_FILE_BYTES)
 
 
 def grant_status(grant: ConsentGrant, revocation: ConsentRevocation | None, now: datetime) -> str:
@@ -537,12 +476,12 @@ def _grant(args: argparse.Namespace) -> int:
     if out is not None:
         refuse_overwrite([out], force=args.force)
     scope, purpose, onward_recipient = _target(args)
-    now = _now(args)
-    registry = _registry(args, now)
+    now = resolve_now(args.now)
+    registry = load_registry(args, now)
     registry.check_active(args.holder, at=now)
     if onward_recipient is not None:
         registry.check_active(onward_recipient, at=now)
-    originator = _keyset(args)
+    originator = load_keyset(args)
     token = issue_grant(
         originator=originator,
         holder=args.holder,
@@ -574,8 +513,8 @@ def _revoke(args: argparse.Namespace) -> int:
     out: Path | None = args.out
     if out is not None:
         refuse_overwrite([out], force=args.force)
-    now = _now(args)
-    originator = _keyset(args)
+    now = resolve_now(args.now)
+    originator = load_keyset(args)
     token = issue_revocation(
         originator=originator, grant_id=args.grant_id, reason=args.reason, now=now
     )
@@ -605,8 +544,8 @@ def _add(args: argparse.Namespace) -> int:
         kind = "grant"  # refused by ConsentStore.add, which records the denial
     if args.agency is not None and args.audit_db is None:
         raise UsageError("--agency names the owner of the audit log: give --audit-db too")
-    now = _now(args)
-    registry = _registry(args, now)
+    now = resolve_now(args.now)
+    registry = load_registry(args, now)
     with _recorder(args, args.agency) as recorder, open_store(args.db) as store:
         consent = ConsentStore(store)
         audit: dict[str, Any] = {}
@@ -631,7 +570,7 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    now = _now(args)
+    now = resolve_now(args.now)
     with open_store(args.db) as store:
         consent = ConsentStore(store)
         records = [(g, consent.revocation_for(g)) for g in consent.grants_for(args.envelope_digest)]
@@ -654,7 +593,7 @@ def _list(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     scope, purpose, onward_recipient = _target(args)
-    now = _now(args)
+    now = resolve_now(args.now)
     with open_store(args.db) as store:
         grant = ConsentStore(store).require(
             envelope_digest=args.envelope_digest,

@@ -39,7 +39,7 @@ import json
 import sys
 import typing
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -48,21 +48,29 @@ from pydantic import ValidationError
 
 from safeshare._internal import fs, strictjson
 from safeshare._internal.clock import from_unix, rfc3339, to_unix
-from safeshare.audit.checkpoint import agency_log_origin, agency_of_log_origin
-from safeshare.audit.entry import MAX_ACTOR_LENGTH, AuditEntry
+from safeshare.audit.entry import AuditEntry
 from safeshare.audit.log import AuditLog
 from safeshare.audit.recorder import AuditLogRecorder
-from safeshare.cli._argtypes import agency_id, int_between, rfc3339_time
+from safeshare.cli._argtypes import agency_id, int_between, one_of
 from safeshare.cli._common import (
     PROG,
     add_passphrase_option,
     print_json,
     printable,
-    read_passphrase,
+    read_source,
     refuse_overwrite,
+    resolve_now,
     say,
 )
-from safeshare.cli._jwks import read_authority_key
+from safeshare.cli._context import (
+    actor,
+    add_audit_log_options,
+    add_key_option,
+    add_registry_options,
+    load_keyset,
+    load_registry,
+    open_agency_audit_log,
+)
 from safeshare.envelope import (
     DEFAULT_SKEW,
     DEFAULT_TTL,
@@ -77,18 +85,15 @@ from safeshare.envelope._profile import SignedClaims
 from safeshare.errors import (
     AgencySuspendedError,
     MalformedInputError,
-    OversizedInputError,
     PolicyError,
     SafeShareError,
-    StorageError,
     UsageError,
 )
-from safeshare.keys import AgencyKeySet
 from safeshare.purpose.conditions import HandlingConditions
 from safeshare.purpose.consent import ConsentStore
 from safeshare.purpose.transfer import TransferOverride, check_transfer
-from safeshare.registry import RegistryState, TrustRegistry
-from safeshare.storage import ReplayCache, Store, open_store
+from safeshare.registry import TrustRegistry
+from safeshare.storage import ReplayCache, open_store
 
 if TYPE_CHECKING:
     from safeshare.cli._common import Subparsers
@@ -111,7 +116,6 @@ MAX_HANDLING_BYTES: Final = 64 * 1024
 #: An envelope file may end with one line break (as ``seal`` prints it).
 _MAX_ENVELOPE_FILE_BYTES: Final = MAX_ENVELOPE_BYTES + 2
 
-_STDIN: Final = "-"
 _TIME_HELP: Final = (
     "RFC 3339 time with a time zone, e.g. 2026-11-29T05:00:00Z (default: the current time); "
     "also used to verify the registry"
@@ -140,27 +144,13 @@ def _claim_text(claim: str, expected: str) -> Callable[[str], str]:
     return convert
 
 
-def _actor(text: str) -> str:
-    if not text.strip() or len(text) > MAX_ACTOR_LENGTH or not text.isprintable():
-        raise argparse.ArgumentTypeError(
-            f"{text[:64]!r} does not name an actor: use 1 to {MAX_ACTOR_LENGTH} printable "
-            "characters, e.g. an officer's badge number or a service account"
-        )
-    return text
-
-
 def _acknowledgement(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("an acknowledged condition cannot be empty")
     return text
 
 
-def _message_type(text: str) -> str:
-    if text not in MESSAGE_TYPES:
-        raise argparse.ArgumentTypeError(
-            f"{text[:64]!r} is not a message type; use one of: {', '.join(sorted(MESSAGE_TYPES))}"
-        )
-    return text
+_message_type: Final = one_of(MESSAGE_TYPES, "a message type")
 
 
 # -- argument wiring ----------------------------------------------------------------
@@ -188,26 +178,18 @@ def register(subparsers: Subparsers) -> None:
         required=True,
         help="recipient agency (repeat for several recipients)",
     )
-    p.add_argument(
-        "--purpose",
-        metavar="CODE",
-        required=True,
-        type=_claim_text("purpose", "a purpose code such as criminal_investigation"),
-        help="the purpose the data may be used for, e.g. criminal_investigation",
+    _add_purpose_option(p, "the purpose the data may be used for, e.g. criminal_investigation")
+    _add_claim_option(
+        p,
+        "legal_basis",
+        "a legal basis such as BUDAPEST-2AP.Art7",
+        "the legal basis of the transfer, e.g. BUDAPEST-2AP.Art7",
     )
-    p.add_argument(
-        "--legal-basis",
-        metavar="TEXT",
-        required=True,
-        type=_claim_text("legal_basis", "a legal basis such as BUDAPEST-2AP.Art7"),
-        help="the legal basis of the transfer, e.g. BUDAPEST-2AP.Art7",
-    )
-    p.add_argument(
-        "--case-ref",
-        metavar="TEXT",
-        required=True,
-        type=_claim_text("case_ref", "a case reference of 1 to 128 characters"),
-        help="the case the transfer belongs to (1-128 characters)",
+    _add_claim_option(
+        p,
+        "case_ref",
+        "a case reference of 1 to 128 characters",
+        "the case the transfer belongs to (1-128 characters)",
     )
     p.add_argument(
         "--type",
@@ -247,7 +229,7 @@ def register(subparsers: Subparsers) -> None:
     p.add_argument(
         "--actor",
         metavar="ID",
-        type=_actor,
+        type=actor,
         help="who seals: the officer or system (recorded in the audit log; needs --audit-db)",
     )
     _add_audit_options(p, "the seal (one entry per recipient), an override or a refusal")
@@ -260,7 +242,7 @@ def register(subparsers: Subparsers) -> None:
     o.add_argument(
         "--override-by",
         metavar="ID",
-        type=_actor,
+        type=actor,
         help="the person (or office) who takes the decision (recorded as its actor)",
     )
     o.add_argument(
@@ -293,18 +275,12 @@ def register(subparsers: Subparsers) -> None:
         ),
     )
     _add_common(p)
-    p.add_argument(
-        "--purpose",
-        metavar="CODE",
-        required=True,
-        type=_claim_text("purpose", "a purpose code such as criminal_investigation"),
-        help="the purpose the data is opened for, e.g. criminal_investigation",
-    )
+    _add_purpose_option(p, "the purpose the data is opened for, e.g. criminal_investigation")
     p.add_argument(
         "--actor",
         metavar="ID",
         required=True,
-        type=_actor,
+        type=actor,
         help="who opens the envelope: the officer or system (recorded in the audit log)",
     )
     p.add_argument(
@@ -358,6 +334,30 @@ def register(subparsers: Subparsers) -> None:
     p.set_defaults(handler=_open)
 
 
+def _add_claim_option(
+    p: argparse.ArgumentParser, claim: str, expected: str, help_text: str, *, metavar: str = "TEXT"
+) -> None:
+    """A required option ``--<claim>`` checked like the signed claim *claim* (``case_ref``)."""
+    p.add_argument(
+        "--" + claim.replace("_", "-"),
+        metavar=metavar,
+        required=True,
+        type=_claim_text(claim, expected),
+        help=help_text,
+    )
+
+
+def _add_purpose_option(p: argparse.ArgumentParser, help_text: str) -> None:
+    """``--purpose CODE`` (``seal``: the purpose signed; ``open``: the purpose opened for)."""
+    _add_claim_option(
+        p,
+        "purpose",
+        "a purpose code such as criminal_investigation",
+        help_text,
+        metavar="CODE",
+    )
+
+
 def _add_audit_options(p: argparse.ArgumentParser, what: str) -> None:
     """``--audit-db`` and ``--audit-network`` (``seal`` and ``open``)."""
     without = (
@@ -365,86 +365,23 @@ def _add_audit_options(p: argparse.ArgumentParser, what: str) -> None:
         if what.startswith("the open")
         else "without it nothing is recorded"
     )
-    p.add_argument(
-        "--audit-db",
-        metavar="LOCATION",
-        help=(
-            "the agency's audit log database (an SQLite file path or a postgresql:// URL): "
-            f"{what} is recorded there before anything is printed; {without}"
-        ),
-    )
-    p.add_argument(
-        "--audit-network",
-        metavar="NAME",
-        help=(
-            "the network name in the audit log's origin <NAME>/<agency>/audit, e.g. "
-            "safeshare.example; needed to create the log in a new --audit-db (an existing "
-            "log is opened under the origin it records)"
+    add_audit_log_options(
+        p,
+        recorded=f"{what} is recorded there before anything is printed; {without}",
+        network_note=(
+            ", e.g. safeshare.example; needed to create the log in a new --audit-db (an "
+            "existing log is opened under the origin it records)"
         ),
     )
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--key",
-        metavar="KEYFILE",
-        type=Path,
-        required=True,
-        help="our agency's encrypted key file (ID.keys.json from 'safeshare keygen')",
-    )
-    p.add_argument(
-        "--registry", metavar="FILE", type=Path, required=True, help="the signed trust registry"
-    )
-    p.add_argument(
-        "--authority",
-        metavar="JWKS_FILE",
-        type=Path,
-        required=True,
-        help="the registry authority's public JWKS to pin (authority.jwks.json)",
-    )
-    p.add_argument(
-        "--registry-state",
-        metavar="FILE",
-        type=Path,
-        help="remember the newest accepted registry serial here and refuse older ones",
-    )
-    p.add_argument("--now", metavar="TIME", type=rfc3339_time, help=_TIME_HELP)
+    add_key_option(p)
+    add_registry_options(p, now_help=_TIME_HELP)
     add_passphrase_option(p)
 
 
 # -- inputs ---------------------------------------------------------------------------
-
-
-def _stdin_is_terminal() -> bool:
-    try:
-        return sys.stdin is not None and sys.stdin.isatty()
-    except (OSError, ValueError):
-        return False
-
-
-def read_source(source: str | None, *, what: str, max_bytes: int) -> tuple[bytes, str]:
-    """The bytes of file *source*, or of stdin for ``-``/None; and a name for messages."""
-    if source is not None and source != _STDIN:
-        return fs.read_bytes(source, what=what, max_bytes=max_bytes), repr(source)
-    if source is None and _stdin_is_terminal():
-        raise UsageError(
-            f"no {what} given, and stdin is a terminal",
-            hint=f"name the {what} file, or pipe it in and write '-'",
-        )
-    stdin = sys.stdin
-    if stdin is None:
-        raise UsageError(f"no {what} given, and there is no stdin to read it from")
-    try:
-        buffer = getattr(stdin, "buffer", None)
-        if buffer is not None:
-            data = bytes(buffer.read(max_bytes + 1))
-        else:
-            data = stdin.read(max_bytes + 1).encode("utf-8", "surrogatepass")
-    except (OSError, ValueError) as exc:
-        raise StorageError(f"could not read the {what} from stdin: {exc}") from None
-    if len(data) > max_bytes:
-        raise OversizedInputError(f"the {what} on stdin is larger than {max_bytes} bytes")
-    return data, "on stdin"
 
 
 _JSON_KINDS: Final[dict[type, str]] = {
@@ -497,23 +434,6 @@ def _handling_problems(exc: ValidationError, what: str) -> str:
         problems.append(f"{loc}: {msg}" if loc else msg)
     more = "" if exc.error_count() <= 8 else f" (and {exc.error_count() - 8} more)"
     return f"{what} is invalid: " + "; ".join(problems) + more
-
-
-def _now(args: argparse.Namespace) -> datetime:
-    value: datetime | None = args.now
-    # Envelope times are whole seconds (iat); check keys at the time that is signed.
-    return (value or datetime.now(UTC)).replace(microsecond=0)
-
-
-def _registry(args: argparse.Namespace, now: datetime) -> TrustRegistry:
-    authority = read_authority_key(args.authority)
-    state = None if args.registry_state is None else RegistryState(args.registry_state)
-    return TrustRegistry.load(args.registry, authority, now=now, state=state)
-
-
-def _keyset(args: argparse.Namespace) -> AgencyKeySet:
-    passphrase = read_passphrase(args.passphrase_file, purpose=f"key file {args.key}", new=False)
-    return AgencyKeySet.load(args.key, passphrase)
 
 
 # -- seal -----------------------------------------------------------------------------
@@ -632,14 +552,14 @@ def _seal(args: argparse.Namespace) -> int:
     override = _override(args)
     record = read_record(args.record)
     handling = None if args.handling is None else read_handling(args.handling)
-    now = _now(args)
-    registry = _registry(args, now)
-    sender = _keyset(args)
+    now = resolve_now(args.now)
+    registry = load_registry(args, now)
+    sender = load_keyset(args)
     ttl = timedelta(days=args.ttl_days)
     with contextlib.ExitStack() as stack:
         recorder: AuditLogRecorder | None = None
         if args.audit_db is not None:
-            log = _audit_log(
+            log = open_agency_audit_log(
                 stack.enter_context(open_store(args.audit_db)), sender.agency, args.audit_network
             )
             recorder = AuditLogRecorder(log)
@@ -705,35 +625,6 @@ def _warn(message: str) -> None:
     sys.stderr.flush()
 
 
-def _audit_log(store: Store, agency: str, network: str | None) -> AuditLog:
-    """The audit log of *agency* in *store*, created as ``<network>/<agency>/audit`` if new."""
-    stored = AuditLog.stored_origin(store)
-    if stored is None:
-        if network is None:
-            raise UsageError(
-                f"the audit database {store.location} holds no audit log yet",
-                hint=(
-                    "give --audit-network NAME (e.g. safeshare.example) to create the log "
-                    f"NAME/{agency}/audit there, or point --audit-db at {agency}'s audit log"
-                ),
-            )
-        return AuditLog(store, origin=agency_log_origin(agency, network=network))
-    parsed = agency_of_log_origin(stored)
-    if parsed is None or parsed[1] != agency:
-        raise UsageError(
-            f"the audit database {store.location} holds the audit log {stored!r}, which is "
-            f"not the log of {agency} (<network>/{agency}/audit)",
-            hint=f"point --audit-db at {agency}'s own audit log",
-        )
-    if network is not None and parsed[0] != network:
-        raise UsageError(
-            f"the audit log in {store.location} belongs to the network {parsed[0]!r}, "
-            f"not {network!r}",
-            hint="leave out --audit-network to use the log under the origin it records",
-        )
-    return AuditLog(store, origin=stored)
-
-
 @contextlib.contextmanager
 def _stores(
     args: argparse.Namespace, agency: str
@@ -742,7 +633,7 @@ def _stores(
         replay = ReplayCache(stack.enter_context(open_store(args.replay_db)))
         recorder = None
         if args.audit_db is not None:
-            log = _audit_log(
+            log = open_agency_audit_log(
                 stack.enter_context(open_store(args.audit_db)), agency, args.audit_network
             )
             recorder = _IndexRecorder(log)
@@ -761,9 +652,9 @@ def _open(args: argparse.Namespace) -> int:
     data, _ = read_source(args.envelope, what="envelope", max_bytes=_MAX_ENVELOPE_FILE_BYTES)
     # A final line break (as 'seal' prints it) is not part of the envelope.
     data = data.removesuffix(b"\n").removesuffix(b"\r")
-    now = _now(args)
-    registry = _registry(args, now)
-    recipient = _keyset(args)
+    now = resolve_now(args.now)
+    registry = load_registry(args, now)
+    recipient = load_keyset(args)
     with _stores(args, recipient.agency) as (replay, recorder, consents):
         # Purpose, actor and acknowledgements are enforced inside open_envelope,
         # before the replay insert; the access is recorded before it returns.

@@ -26,9 +26,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from safeshare._internal import strictjson
-from safeshare.cli._argtypes import rfc3339_time
-from safeshare.cli._common import print_json, printable, say
-from safeshare.cli.envelope_cmd import read_source
+from safeshare.cli._argtypes import one_of, rfc3339_time
+from safeshare.cli._common import print_json, printable, read_source, say
 from safeshare.errors import MalformedInputError, UsageError
 from safeshare.messages import MESSAGE_MODELS, format_problems, inherit, validate_message
 
@@ -44,12 +43,7 @@ MAX_DRAFT_BYTES: Final = 1024 * 1024
 _MAX_FOLLOWS_BYTES: Final = 4 * 1024 * 1024
 
 
-def _message_type(text: str) -> str:
-    if text not in MESSAGE_MODELS:
-        raise argparse.ArgumentTypeError(
-            f"{text[:64]!r} is not a message type; use one of: {', '.join(sorted(MESSAGE_MODELS))}"
-        )
-    return text
+_message_type: Final = one_of(MESSAGE_MODELS, "a message type")
 
 
 def register(subparsers: Subparsers) -> None:

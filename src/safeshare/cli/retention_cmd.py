@@ -24,15 +24,14 @@ import os
 import re
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import unquote, urlsplit
 
 from safeshare._internal.clock import rfc3339
 from safeshare.audit.log import AuditLog
 from safeshare.audit.recorder import AuditLogRecorder
 from safeshare.cli._argtypes import agency_id, int_between, rfc3339_time
-from safeshare.cli._common import print_json, printable, say
+from safeshare.cli._common import print_json, printable, resolve_now, say, sqlite_path
 from safeshare.errors import UsageError
 from safeshare.purpose.retention import (
     DEFAULT_PURGE_BATCH,
@@ -47,7 +46,6 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-_URL: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _DB_HELP: Final = (
     "the retention database: an SQLite file path, sqlite:///absolute/path, or postgresql://..."
 )
@@ -138,20 +136,8 @@ def register(subparsers: Subparsers) -> None:
 # -- helpers --------------------------------------------------------------------------------
 
 
-def _now(value: datetime | None) -> datetime:
-    return (value or datetime.now(UTC)).replace(microsecond=0)
-
-
-def _sqlite_path(location: str) -> str | None:
-    """The file an SQLite location names, or None for another kind of URL."""
-    if not _URL.match(location):
-        return location
-    parts = urlsplit(location)
-    return unquote(parts.path) if parts.scheme.lower() == "sqlite" else None
-
-
 def _existing_store(location: str, what: str, option: str) -> Store:
-    path = _sqlite_path(location)
+    path = sqlite_path(location)
     if path is not None and not os.path.exists(path):
         raise UsageError(
             f"there is no {what} at {path}",
@@ -212,7 +198,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def _purge(args: argparse.Namespace) -> int:
-    now = _now(args.now)
+    now = resolve_now(args.now)
     # Open the audit log first: a purge that cannot be recorded does not start.
     with _audit_log(args) as log, _existing_store(args.db, "retention database", "--db") as store:
         retention = RetentionStore(store)
@@ -256,7 +242,7 @@ def _purge(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    now = _now(args.now)
+    now = resolve_now(args.now)
     with _existing_store(args.db, "retention database", "--db") as store:
         entries = RetentionStore(store).entries()
     if args.json:
