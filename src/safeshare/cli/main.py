@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Final
 from safeshare import __version__
 from safeshare.cli import (
     audit_cmd,
+    conformance_cmd,
     consent_cmd,
     demo,
     envelope_cmd,
@@ -44,6 +45,7 @@ _REGISTRARS: Final[tuple[Callable[[Subparsers], None], ...]] = (
     consent_cmd.register,
     retention_cmd.register,
     demo.register,
+    conformance_cmd.register,
 )
 
 

@@ -1,0 +1,184 @@
+"""The built-in conformance adapter (``python -m safeshare.conformance.adapter``).
+
+Reads one JSON request per line on stdin and writes one JSON answer per line
+on stdout, as ``specs/conformance.md`` describes, answering with this library.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO, Any, Final
+
+from safeshare._internal import strictjson
+from safeshare._internal.b64 import b64u_decode
+from safeshare.audit import merkle
+from safeshare.audit.checkpoint import verify_checkpoint
+from safeshare.audit.note import NoteVerifier
+from safeshare.audit.recorder import MemoryRecorder
+from safeshare.envelope import open_envelope
+from safeshare.errors import MalformedInputError, SafeShareError
+from safeshare.keys import AgencyKeySet, VerifyKey, public_key_from_jwk
+from safeshare.messages import inherit, validate_message
+from safeshare.registry import TrustRegistry
+from safeshare.storage import ReplayCache, open_store
+
+__all__ = ["OPERATIONS", "answer", "main"]
+
+Output = dict[str, Any]
+
+
+def _authority(jwk: Any) -> VerifyKey:
+    key = public_key_from_jwk(jwk)
+    if not isinstance(key, VerifyKey):
+        raise MalformedInputError("the authority key is not an Ed25519 verification key")
+    return key
+
+
+def _registry(data: dict[str, Any]) -> TrustRegistry:
+    return TrustRegistry.from_signed(
+        strictjson.dumps(data["registry"]),
+        _authority(data["authority"]),
+        now=datetime.fromisoformat(data["now"]),
+    )
+
+
+def op_open_envelope(data: dict[str, Any]) -> Output:
+    now = datetime.fromisoformat(data["now"])
+    registry = _registry(data)
+    keys = AgencyKeySet.from_private_jwks(data["keys"][data["recipient"]])
+    skew = timedelta(seconds=data["skew_seconds"])
+    how = data["open"]
+    if "envelope" in data:
+        last = str(data["envelope"]).encode("utf-8")
+    else:
+        last = b64u_decode(data["envelope_base64url"])
+    envelopes = [str(p).encode("utf-8") for p in data["previously_opened"]] + [last]
+    with tempfile.TemporaryDirectory() as tmp, open_store(Path(tmp) / "replay.sqlite3") as store:
+        replay = ReplayCache(store)
+        claims: dict[str, Any] = {}
+        for envelope in envelopes:
+            opened = open_envelope(
+                envelope,
+                recipient=keys,
+                registry=registry,
+                replay=replay,
+                purpose=how["purpose"],
+                actor=how["actor"],
+                acknowledged=how["acknowledged"],
+                recorder=MemoryRecorder(),
+                now=now,
+                skew=skew,
+            )
+            claims = opened.verified_claims()
+    return {"claims": claims}
+
+
+def op_validate_message(data: dict[str, Any]) -> Output:
+    request = inherit(data["request"]) if data.get("request") is not None else None
+    problems = validate_message(
+        data["msg_type"],
+        data["message"],
+        request=request,
+        now=datetime.fromisoformat(data["now"]),
+    )
+    return {"problems": sorted(p.field for p in problems)}
+
+
+def op_verify_registry(data: dict[str, Any]) -> Output:
+    document: Any = json.loads(_registry(data).document.to_json())
+    return {"document": document}
+
+
+def _hash(value: Any) -> bytes:
+    try:
+        return bytes.fromhex(str(value))
+    except ValueError as exc:
+        raise MalformedInputError("a hash is not hexadecimal") from exc
+
+
+def op_verify_inclusion_proof(data: dict[str, Any]) -> Output:
+    merkle.verify_inclusion(
+        _hash(data["leaf_hash"]),
+        data["index"],
+        data["size"],
+        [_hash(p) for p in data["proof"]],
+        _hash(data["root"]),
+    )
+    return {}
+
+
+def op_verify_consistency_proof(data: dict[str, Any]) -> Output:
+    merkle.verify_consistency(
+        data["size1"],
+        data["size2"],
+        [_hash(p) for p in data["proof"]],
+        _hash(data["root1"]),
+        _hash(data["root2"]),
+    )
+    return {}
+
+
+def op_verify_checkpoint(data: dict[str, Any]) -> Output:
+    cp = verify_checkpoint(data["note"], NoteVerifier.from_vkey(data["verifier"]))
+    return {
+        "checkpoint": {
+            "origin": cp.origin,
+            "size": cp.size,
+            "root_hash": cp.root_hash.hex(),
+            "extensions": list(cp.extensions),
+        }
+    }
+
+
+OPERATIONS: Final[dict[str, Callable[[dict[str, Any]], Output]]] = {
+    "open_envelope": op_open_envelope,
+    "validate_message": op_validate_message,
+    "verify_registry": op_verify_registry,
+    "verify_inclusion_proof": op_verify_inclusion_proof,
+    "verify_consistency_proof": op_verify_consistency_proof,
+    "verify_checkpoint": op_verify_checkpoint,
+}
+
+
+def answer(line: str) -> dict[str, Any]:
+    """The answer to one request line."""
+    request_id: Any = None
+    try:
+        request = json.loads(line)
+        if not isinstance(request, dict):
+            return {"id": None, "result": "error", "message": "the request is not a JSON object"}
+        request_id = request.get("id")
+        operation = OPERATIONS.get(str(request.get("op")))
+        if operation is None:
+            return {
+                "id": request_id,
+                "result": "error",
+                "message": f"unknown op {request.get('op')!r}",
+            }
+        output = operation(request.get("input") or {})
+    except SafeShareError as exc:
+        return {"id": request_id, "result": "invalid", "error": exc.code}
+    except Exception as exc:  # noqa: BLE001 -- the protocol reports these as "error"
+        return {"id": request_id, "result": "error", "message": f"{type(exc).__name__}: {exc}"}
+    return {"id": request_id, "result": "valid", "output": output}
+
+
+def main(stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> int:
+    """Answer every request line of *stdin* on *stdout*."""
+    source = sys.stdin if stdin is None else stdin
+    sink = sys.stdout if stdout is None else stdout
+    for line in source:
+        if not line.strip():
+            continue
+        sink.write(json.dumps(answer(line), ensure_ascii=False) + "\n")
+        sink.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
