@@ -34,7 +34,7 @@ from safeshare.audit.checkpoint import Checkpoint, sign_checkpoint, verify_check
 from safeshare.audit.note import NoteVerifier, sign_note  # noqa: E402
 from safeshare.errors import SafeShareError  # noqa: E402
 from safeshare.keys import SigningKey  # noqa: E402
-from specs.tools.generate_registry_vectors import write_or_check  # noqa: E402
+from specs.tools._files import write_or_check  # noqa: E402
 
 VECTOR_DIR: Final = _ROOT / "specs" / "vectors" / "audit"
 SEED: Final = b"safeshare-vectors-v1"
@@ -406,7 +406,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=VECTOR_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     check_cases()
-    return write_or_check(rendered(), args.dir, check=args.check, name="audit")
+    return write_or_check(
+        rendered(),
+        args.dir,
+        check=args.check,
+        name="audit vectors",
+        generator="generate_audit_vectors.py",
+    )
 
 
 if __name__ == "__main__":

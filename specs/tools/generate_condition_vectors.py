@@ -65,6 +65,7 @@ from safeshare.purpose.use import (  # noqa: E402
 )
 from safeshare.registry import RegistryDocument, TrustRegistry  # noqa: E402
 from safeshare.storage import ReplayCache, open_store  # noqa: E402
+from specs.tools._files import write_or_check  # noqa: E402
 from specs.tools.vectors_lib import (  # noqa: E402
     NOW,
     NOW_TEXT,
@@ -783,33 +784,13 @@ def main(argv: list[str] | None = None) -> int:
     files = rendered()
     if not args.no_verify:
         check_cases(files)
-    directory: Path = args.dir
-    present = {p.name for p in directory.glob("*.json")} if directory.exists() else set()
-    if args.check:
-        drift = sorted(
-            [f"missing: {n}" for n in files if n not in present]
-            + [
-                f"differs: {n}"
-                for n, data in files.items()
-                if n in present and (directory / n).read_bytes() != data
-            ]
-            + [f"extra: {n}" for n in present if n not in files]
-        )
-        if drift:
-            print("condition vectors out of date:", file=sys.stderr)
-            for line in drift:
-                print(f"  {line}", file=sys.stderr)
-            print("run: python specs/tools/generate_condition_vectors.py", file=sys.stderr)
-            return 1
-        return 0
-    directory.mkdir(parents=True, exist_ok=True)
-    for name in sorted(present - set(files)):
-        (directory / name).unlink()
-    for name, data in files.items():
-        path = directory / name
-        if not path.exists() or path.read_bytes() != data:
-            path.write_bytes(data)
-    return 0
+    return write_or_check(
+        files,
+        args.dir,
+        check=args.check,
+        name="condition vectors",
+        generator="generate_condition_vectors.py",
+    )
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ if str(_ROOT) not in sys.path:  # run as a script: make ``specs.tools`` importab
 from safeshare._internal import strictjson  # noqa: E402
 from safeshare._internal.b64 import b64u_encode  # noqa: E402
 from safeshare.messages import inherit, validate_message  # noqa: E402
+from specs.tools._files import write_or_check  # noqa: E402
 
 VECTOR_DIR: Final = _ROOT / "specs" / "vectors" / "messages"
 
@@ -954,32 +955,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=VECTOR_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     check_cases()
-    files = rendered()
-    directory: Path = args.dir
-    present = {p.name for p in directory.glob("*.json")} if directory.exists() else set()
-    if args.check:
-        drift = sorted(
-            [n for n, data in files.items() if not (directory / n).exists()]
-            + [
-                n
-                for n, data in files.items()
-                if (directory / n).exists() and (directory / n).read_bytes() != data
-            ]
-            + [n for n in present if n not in files]
-        )
-        if drift:
-            print("message vectors out of date: " + ", ".join(drift), file=sys.stderr)
-            print("run: python specs/tools/generate_message_vectors.py", file=sys.stderr)
-            return 1
-        return 0
-    directory.mkdir(parents=True, exist_ok=True)
-    for name in present - set(files):
-        (directory / name).unlink()
-    for name, data in files.items():
-        path = directory / name
-        if not path.exists() or path.read_bytes() != data:
-            path.write_bytes(data)
-    return 0
+    return write_or_check(
+        rendered(),
+        args.dir,
+        check=args.check,
+        name="message vectors",
+        generator="generate_message_vectors.py",
+    )
 
 
 if __name__ == "__main__":

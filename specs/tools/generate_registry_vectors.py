@@ -38,6 +38,7 @@ from safeshare._jose import jws  # noqa: E402
 from safeshare.errors import SafeShareError  # noqa: E402
 from safeshare.keys import SigningKey, VerifyKey, public_key_from_jwk  # noqa: E402
 from safeshare.registry import REGISTRY_TYP, TrustRegistry  # noqa: E402
+from specs.tools._files import write_or_check  # noqa: E402
 
 VECTOR_DIR: Final = _ROOT / "specs" / "vectors" / "registry"
 NOW: Final = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -275,35 +276,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=VECTOR_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     check_cases()
-    return write_or_check(rendered(), args.dir, check=args.check, name="registry")
-
-
-def write_or_check(files: dict[str, bytes], directory: Path, *, check: bool, name: str) -> int:
-    """Write *files* into *directory* (deleting stale ones), or with *check* compare only."""
-    present = {p.name for p in directory.glob("*.json")} if directory.exists() else set()
-    if check:
-        drift = sorted(
-            [n for n in files if not (directory / n).exists()]
-            + [
-                n
-                for n, data in files.items()
-                if (directory / n).exists() and (directory / n).read_bytes() != data
-            ]
-            + [n for n in present if n not in files]
-        )
-        if drift:
-            print(f"{name} vectors out of date: " + ", ".join(drift), file=sys.stderr)
-            print(f"run: python specs/tools/generate_{name}_vectors.py", file=sys.stderr)
-            return 1
-        return 0
-    directory.mkdir(parents=True, exist_ok=True)
-    for stale in present - set(files):
-        (directory / stale).unlink()
-    for file_name, data in files.items():
-        path = directory / file_name
-        if not path.exists() or path.read_bytes() != data:
-            path.write_bytes(data)
-    return 0
+    return write_or_check(
+        rendered(),
+        args.dir,
+        check=args.check,
+        name="registry vectors",
+        generator="generate_registry_vectors.py",
+    )
 
 
 if __name__ == "__main__":

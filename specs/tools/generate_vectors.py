@@ -49,6 +49,7 @@ from safeshare.keys import SECRET_KEY_ACCESS, AgencyKeySet, EncryptionKey, Verif
 from safeshare.purpose.conditions import Evaluation, HandlingConditions, Retention  # noqa: E402
 from safeshare.registry import RegistryDocument, TrustRegistry  # noqa: E402
 from specs.tools import vectors_lib as lib  # noqa: E402
+from specs.tools._files import write_or_check  # noqa: E402
 from specs.tools.vectors_lib import (  # noqa: E402
     NOW,
     NOW_TEXT,
@@ -2570,31 +2571,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="write nothing; fail on drift")
     args = parser.parse_args(argv)
     check_registry_loads()
-    files = rendered()
-    on_disk = {p.name for p in VECTOR_DIR.glob("*.json")} if VECTOR_DIR.exists() else set()
-    if args.check:
-        problems = [
-            f"differs: {n}"
-            for n in sorted(files)
-            if n in on_disk and (VECTOR_DIR / n).read_bytes() != files[n]
-        ]
-        problems += [f"missing: {n}" for n in sorted(set(files) - on_disk)]
-        problems += [f"extra: {n}" for n in sorted(on_disk - set(files))]
-        if problems:
-            print("envelope vectors out of date:", file=sys.stderr)
-            for line in problems:
-                print(f"  {line}", file=sys.stderr)
-            print("run: python specs/tools/generate_vectors.py", file=sys.stderr)
-            return 1
-        return 0
-    VECTOR_DIR.mkdir(parents=True, exist_ok=True)
-    for name in sorted(on_disk - set(files)):
-        (VECTOR_DIR / name).unlink()
-    for name, data in files.items():
-        path = VECTOR_DIR / name
-        if not path.exists() or path.read_bytes() != data:
-            path.write_bytes(data)
-    return 0
+    return write_or_check(
+        rendered(),
+        VECTOR_DIR,
+        check=args.check,
+        name="envelope vectors",
+        generator="generate_vectors.py",
+    )
 
 
 if __name__ == "__main__":
