@@ -487,6 +487,59 @@ def issue_grant(
     return jws.sign_compact({"typ": GRANT_TYP}, payload, originator.signing_key)
 
 
+_C = TypeVar("_C", GrantClaims, RevocationClaims)
+
+
+def _verify_token(
+    token: str,
+    struct: type[_C],
+    problems_of: Callable[[_C], list[str]],
+    *,
+    registry: TrustRegistry,
+    now: datetime | None,
+    skew: timedelta,
+    what: str,
+    typ: str,
+    caller: str,
+) -> tuple[_C, dict[str, Any], datetime, datetime]:
+    """The steps a grant and a revocation share: parse, check the profile, verify.
+
+    Returns ``(claims, header, issued_at, now)`` once the signature verified
+    with the issuer's key as of ``iat``; the time checks are the caller's.
+    """
+    now = resolve_now(now)
+    _check_skew(skew)
+    _check_registry(registry, caller)
+    protected_b64, payload_b64, signature_b64 = _split(token, what=what)
+    payload = _decode_payload(payload_b64, what=what)
+    claims = _convert(payload, struct, what=what, error=MalformedInputError)
+    problems = problems_of(claims)
+    if problems:
+        raise MalformedInputError(f"the {what} breaks the profile: " + "; ".join(problems))
+    issued_at = from_unix(claims.iat)
+
+    def originator_key(kid: str, _header: dict[str, Any]) -> VerifyKey:
+        return registry.verify_key(claims.iss, kid, at=issued_at)
+
+    header, _ = jws.verify_parts(
+        protected_b64,
+        payload_b64,
+        signature_b64,
+        what=what,
+        typ=typ,
+        resolve_key=originator_key,
+    )
+    return claims, header, issued_at, now
+
+
+def _check_not_future(issued_at: datetime, now: datetime, skew: timedelta, *, what: str) -> None:
+    if issued_at > now + skew:
+        raise NotYetValidError(
+            f"the {what} is issued at {rfc3339(issued_at)}, in the future; "
+            "check the clocks of both agencies"
+        )
+
+
 def verify_grant(
     token: str,
     *,
@@ -507,27 +560,16 @@ def verify_grant(
     This says nothing yet about *which* envelope, holder or use the grant
     may serve: that is :meth:`ConsentStore.find`'s exact matching.
     """
-    now = resolve_now(now)
-    _check_skew(skew)
-    _check_registry(registry, "verify_grant()")
-    protected_b64, payload_b64, signature_b64 = _split(token, what="consent grant")
-    payload = _decode_payload(payload_b64, what="consent grant")
-    claims = _convert(payload, GrantClaims, what="consent grant", error=MalformedInputError)
-    problems = _grant_problems(claims)
-    if problems:
-        raise MalformedInputError("the consent grant breaks the profile: " + "; ".join(problems))
-    issued_at = from_unix(claims.iat)
-
-    def originator_key(kid: str, _header: dict[str, Any]) -> VerifyKey:
-        return registry.verify_key(claims.iss, kid, at=issued_at)
-
-    header, _ = jws.verify_parts(
-        protected_b64,
-        payload_b64,
-        signature_b64,
+    claims, header, issued_at, now = _verify_token(
+        token,
+        GrantClaims,
+        _grant_problems,
+        registry=registry,
+        now=now,
+        skew=skew,
         what="consent grant",
         typ=GRANT_TYP,
-        resolve_key=originator_key,
+        caller="verify_grant()",
     )
     revoked = _revoked_key_message(registry, claims.iss, str(header["kid"]), now)
     if revoked is not None:
@@ -535,11 +577,7 @@ def verify_grant(
             f"the consent grant is signed with a key that must no longer be trusted: {revoked}",
             hint=f"ask {claims.iss} for a new grant signed with its current key",
         )
-    if issued_at > now + skew:
-        raise NotYetValidError(
-            f"the consent grant is issued at {rfc3339(issued_at)}, in the future; "
-            "check the clocks of both agencies"
-        )
+    _check_not_future(issued_at, now, skew, what="consent grant")
     expires_at = from_unix(claims.exp)
     if now >= expires_at:
         raise ExpiredError(
@@ -590,37 +628,18 @@ def verify_revocation(
     Whether the revocation's issuer may revoke a given grant (only the
     grant's originator may) is checked by :meth:`ConsentStore.revoke`.
     """
-    now = resolve_now(now)
-    _check_skew(skew)
-    _check_registry(registry, "verify_revocation()")
-    protected_b64, payload_b64, signature_b64 = _split(token, what="consent revocation")
-    payload = _decode_payload(payload_b64, what="consent revocation")
-    claims = _convert(
-        payload, RevocationClaims, what="consent revocation", error=MalformedInputError
-    )
-    problems = _revocation_problems(claims)
-    if problems:
-        raise MalformedInputError(
-            "the consent revocation breaks the profile: " + "; ".join(problems)
-        )
-    issued_at = from_unix(claims.iat)
-
-    def originator_key(kid: str, _header: dict[str, Any]) -> VerifyKey:
-        return registry.verify_key(claims.iss, kid, at=issued_at)
-
-    jws.verify_parts(
-        protected_b64,
-        payload_b64,
-        signature_b64,
+    claims, _, issued_at, now = _verify_token(
+        token,
+        RevocationClaims,
+        _revocation_problems,
+        registry=registry,
+        now=now,
+        skew=skew,
         what="consent revocation",
         typ=REVOCATION_TYP,
-        resolve_key=originator_key,
+        caller="verify_revocation()",
     )
-    if issued_at > now + skew:
-        raise NotYetValidError(
-            f"the consent revocation is issued at {rfc3339(issued_at)}, in the future; "
-            "check the clocks of both agencies"
-        )
+    _check_not_future(issued_at, now, skew, what="consent revocation")
     return _revocation_from_claims(claims, token)
 
 

@@ -79,12 +79,9 @@ For component authors (SQL that runs on both back ends):
 from __future__ import annotations
 
 import contextlib
-import math
 import re
-import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any, Final, Literal, TypeAlias
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar, Final, Literal, TypeAlias
 from urllib.parse import quote, unquote, urlsplit
 
 import psycopg
@@ -93,6 +90,7 @@ from psycopg.pq import TransactionStatus
 
 from safeshare.errors import StorageError, UsageError
 from safeshare.storage._backend import Row, SQLParam, qmark_to_pyformat
+from safeshare.storage._pool import MAX_IDLE_CONNECTIONS, _PooledBackend, check_busy_timeout
 from safeshare.storage.sqlite import DEFAULT_BUSY_TIMEOUT
 
 __all__ = [
@@ -111,8 +109,6 @@ WRITE_LOCK_KEY: Final = int.from_bytes(b"safeshwr", "big") >> 1
 MIN_SERVER_VERSION: Final = 120000
 #: Seconds to wait for a connection unless the URL sets ``connect_timeout``.
 DEFAULT_CONNECT_TIMEOUT: Final = 10
-#: Idle connections kept per backend; more are opened when threads need them.
-MAX_IDLE_CONNECTIONS: Final = 8
 
 _Connection: TypeAlias = "psycopg.Connection[tuple[Any, ...]]"
 
@@ -202,7 +198,7 @@ class _PostgresCursor:
             self._cur.close()
 
 
-class PostgresBackend:
+class PostgresBackend(_PooledBackend[_Connection, _PostgresCursor]):
     """A safeshare database on a PostgreSQL server.
 
     *url* is a libpq URL (``postgresql://user:password@host:port/dbname``).
@@ -218,14 +214,12 @@ class PostgresBackend:
     """
 
     dialect: Final[Literal["postgresql"]] = "postgresql"
+    _commit_errors: ClassVar[tuple[type[Exception], ...]] = (StorageError, UsageError)
 
     def __init__(self, url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
         if not isinstance(url, str):
             raise UsageError("the PostgreSQL location must be a postgresql:// URL string")
-        if isinstance(busy_timeout, bool) or not isinstance(busy_timeout, int | float):
-            raise UsageError("busy_timeout must be a number of seconds")
-        if not math.isfinite(busy_timeout) or busy_timeout < 0:
-            raise UsageError("busy_timeout must be a finite, non-negative number of seconds")
+        seconds = check_busy_timeout(busy_timeout)
         self._secrets = _url_secrets(url)
         self._url = url
         params: dict[str, Any] | None = None
@@ -243,8 +237,7 @@ class PostgresBackend:
         password = params.get("password")
         if isinstance(password, str) and password:
             self._secrets.add(password)
-        self._busy_timeout = float(busy_timeout)
-        self._lock_timeout_ms = max(1, round(self._busy_timeout * 1000))
+        self._lock_timeout_ms = max(1, round(seconds * 1000))
         self._connect_kwargs: dict[str, Any] = {}
         if not params.get("connect_timeout"):
             self._connect_kwargs["connect_timeout"] = DEFAULT_CONNECT_TIMEOUT
@@ -253,78 +246,37 @@ class PostgresBackend:
         self._server = _server_of(params)
         self._user = str(params.get("user") or "")
         self._dbname = str(params.get("dbname") or "")
-        self._location = _location_of(params)
-        self._lock = threading.Lock()
-        self._idle: list[_Connection] = []
-        self._closed = False
+        self._init_pool(_location_of(params), seconds)
 
-        first = self._connect()
-        try:
-            self._check_server(first)
-        except BaseException:
-            self._discard(first)
-            raise
-        self._release(first, healthy=True)
+        self._pool_first(self._connect(), self._check_server)
 
     @property
     def location(self) -> str:
         """``postgresql://user@host:port/dbname``: the URL without password or options."""
         return self._location
 
-    @property
-    def busy_timeout(self) -> float:
-        """Seconds a transaction waits for a lock."""
-        return self._busy_timeout
+    def _cursor(self, conn: _Connection, write: bool) -> _PostgresCursor:
+        return _PostgresCursor(self, conn, write)
 
-    @contextmanager
-    def transaction(self, *, write: bool) -> Iterator[_PostgresCursor]:
-        """Run a block in one transaction (see the module docstring).
-
-        Commits when the block ends normally and returns only after the
-        commit succeeded; rolls back and re-raises if the block raises.
-        """
-        conn = self._begin(write)
-        healthy = False
+    def _commit(self, conn: _Connection) -> bool:
+        if conn.info.transaction_status == TransactionStatus.INERROR:
+            # COMMIT would quietly roll back: a failed statement's error was
+            # caught inside the block. Never let that look like success.
+            raise UsageError(
+                "a statement of this transaction failed and its error was caught inside "
+                "the transaction block; on PostgreSQL that aborts the whole transaction, "
+                "so nothing was committed (let the error leave the block)"
+            )
         try:
-            cursor = _PostgresCursor(self, conn, write)
-            try:
-                yield cursor
-            except BaseException:
-                cursor._end()
-                healthy = self._rollback(conn)
-                raise
-            cursor._end()
-            if conn.info.transaction_status == TransactionStatus.INERROR:
-                # COMMIT would quietly roll back: a failed statement's error was
-                # caught inside the block. Never let that look like success.
-                healthy = self._rollback(conn)
-                raise UsageError(
-                    "a statement of this transaction failed and its error was caught inside "
-                    "the transaction block; on PostgreSQL that aborts the whole transaction, "
-                    "so nothing was committed (let the error leave the block)"
-                )
-            try:
-                status = conn.execute("COMMIT").statusmessage
-            except psycopg.Error as exc:
-                error = self._translate(exc, "committing", broken=conn.broken, committing=True)
-                healthy = self._rollback(conn)
-                raise error from exc
-            healthy = conn.info.transaction_status == TransactionStatus.IDLE
-            if status != "COMMIT":
-                raise StorageError(
-                    f"PostgreSQL at {self._server} did not commit the transaction "
-                    f"(it answered {status!r}); nothing was saved"
-                )
-        finally:
-            self._release(conn, healthy=healthy)
-
-    def close(self) -> None:
-        """Close every idle connection now, and busy ones when their block ends."""
-        with self._lock:
-            self._closed = True
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            self._discard(conn)
+            status = conn.execute("COMMIT").statusmessage
+        except psycopg.Error as exc:
+            raise self._translate(exc, "committing", broken=conn.broken, committing=True) from exc
+        if status != "COMMIT":
+            raise StorageError(
+                f"PostgreSQL at {self._server} did not commit the transaction "
+                f"(it answered {status!r}); nothing was saved"
+            )
+        return conn.info.transaction_status == TransactionStatus.IDLE
 
     # -- connections ---------------------------------------------------------
 
@@ -384,25 +336,8 @@ class PostgresBackend:
                 raise
             return conn
 
-    def _acquire(self) -> tuple[_Connection, bool]:
-        with self._lock:
-            if self._closed:
-                raise UsageError(f"the store at {self._location} is closed")
-            if self._idle:
-                return self._idle.pop(), True
-        return self._connect(), False
-
-    def _release(self, conn: _Connection, *, healthy: bool) -> None:
-        with self._lock:
-            if (
-                healthy
-                and not self._closed
-                and not conn.broken
-                and len(self._idle) < MAX_IDLE_CONNECTIONS
-            ):
-                self._idle.append(conn)
-                return
-        self._discard(conn)
+    def _reusable(self, conn: _Connection) -> bool:
+        return not conn.broken
 
     def _discard(self, conn: _Connection) -> None:
         with contextlib.suppress(psycopg.Error):

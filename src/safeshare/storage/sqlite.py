@@ -31,17 +31,15 @@ on and ``trusted_schema`` off on every connection.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import sqlite3
 import stat
-import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from typing import Final, Literal
+from collections.abc import Iterable, Sequence
+from typing import ClassVar, Final, Literal
 
 from safeshare.errors import StorageError, UsageError
 from safeshare.storage._backend import Row, SQLParam
+from safeshare.storage._pool import _PooledBackend, check_busy_timeout
 
 __all__ = ["APPLICATION_ID", "DEFAULT_BUSY_TIMEOUT", "SQLiteBackend"]
 
@@ -51,8 +49,6 @@ APPLICATION_ID: Final = 0x53665368
 DEFAULT_BUSY_TIMEOUT: Final = 10.0
 #: The oldest SQLite with ``INSERT ... ON CONFLICT`` (upsert).
 MIN_SQLITE_VERSION: Final = (3, 24, 0)
-
-_MAX_IDLE: Final = 8
 
 # Primary result codes (https://www.sqlite.org/rescode.html).
 _PERM = 3
@@ -130,7 +126,7 @@ class _SQLiteCursor:
         self._open = False
 
 
-class SQLiteBackend:
+class SQLiteBackend(_PooledBackend[_Conn, _SQLiteCursor]):
     """A safeshare database in one SQLite file.
 
     Opening creates the file (mode ``0600``) if it does not exist, switches it
@@ -144,6 +140,7 @@ class SQLiteBackend:
     """
 
     dialect: Final[Literal["sqlite"]] = "sqlite"
+    _commit_errors: ClassVar[tuple[type[Exception], ...]] = (StorageError,)
 
     def __init__(
         self, path: str | os.PathLike[str], *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
@@ -154,10 +151,7 @@ class SQLiteBackend:
                 f"{'.'.join(map(str, MIN_SQLITE_VERSION))} or newer",
                 hint="use a Python built against a newer SQLite",
             )
-        if isinstance(busy_timeout, bool) or not isinstance(busy_timeout, int | float):
-            raise UsageError("busy_timeout must be a number of seconds")
-        if not math.isfinite(busy_timeout) or busy_timeout < 0:
-            raise UsageError("busy_timeout must be a finite, non-negative number of seconds")
+        seconds = check_busy_timeout(busy_timeout)
         try:
             raw = os.fspath(path)
         except TypeError:
@@ -170,38 +164,19 @@ class SQLiteBackend:
                 "its records survive a restart"
             )
         self._path = os.path.abspath(raw)
-        self._busy_timeout = float(busy_timeout)
-        self._lock = threading.Lock()
-        self._idle: list[_Conn] = []
-        self._closed = False
+        self._init_pool(self._path, seconds)
 
         self._create_file()
-        first = self._connect(first=True)
-        try:
-            self._stamp(first)
-        except BaseException:
-            self._discard(first)
-            raise
-        self._release(first, healthy=True)
+        self._pool_first(self._connect(first=True), self._stamp)
 
     @property
     def location(self) -> str:
         """The absolute path of the database file."""
         return self._path
 
-    @property
-    def busy_timeout(self) -> float:
-        """Seconds a transaction waits for a lock."""
-        return self._busy_timeout
-
-    @contextmanager
-    def transaction(self, *, write: bool) -> Iterator[_SQLiteCursor]:
-        """Run a block in one transaction (see the module docstring).
-
-        Commits when the block ends normally and returns only after the
-        commit succeeded; rolls back and re-raises if the block raises.
-        """
-        conn = self._acquire()
+    def _begin(self, write: bool) -> _Conn:
+        """Borrow a connection and begin; on failure release it and raise."""
+        conn, _ = self._acquire()
         healthy = False
         try:
             query_only = not write
@@ -217,30 +192,17 @@ class SQLiteBackend:
             except StorageError:  # typically: locked; the connection itself is fine
                 healthy = not conn.raw.in_transaction
                 raise
-            cursor = _SQLiteCursor(self, conn.raw, write)
-            try:
-                yield cursor
-            except BaseException:
-                cursor._end()
-                healthy = self._rollback(conn.raw)
-                raise
-            cursor._end()
-            try:
-                self._run(conn.raw, "COMMIT", "committing")
-            except StorageError:
-                healthy = self._rollback(conn.raw)
-                raise
-            healthy = True
-        finally:
+        except BaseException:
             self._release(conn, healthy=healthy)
+            raise
+        return conn
 
-    def close(self) -> None:
-        """Close every idle connection now, and busy ones when their block ends."""
-        with self._lock:
-            self._closed = True
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            self._discard(conn)
+    def _cursor(self, conn: _Conn, write: bool) -> _SQLiteCursor:
+        return _SQLiteCursor(self, conn.raw, write)
+
+    def _commit(self, conn: _Conn) -> bool:
+        self._run(conn.raw, "COMMIT", "committing")
+        return True
 
     # -- connections ---------------------------------------------------------
 
@@ -336,7 +298,7 @@ class SQLiteBackend:
             self._check_application_id(raw, stamp=True)
             self._run(raw, "COMMIT", "opening the database")
         except BaseException:
-            self._rollback(raw)
+            self._rollback(conn)
             raise
 
     def _check_application_id(self, raw: sqlite3.Connection, *, stamp: bool) -> None:
@@ -354,27 +316,13 @@ class SQLiteBackend:
             if int(rows[0][0]) == 0:
                 self._run(raw, f"PRAGMA application_id = {APPLICATION_ID}", "opening the database")
 
-    def _acquire(self) -> _Conn:
-        with self._lock:
-            if self._closed:
-                raise UsageError(f"the store at {self._path} is closed")
-            if self._idle:
-                return self._idle.pop()
-        return self._connect()
-
-    def _release(self, conn: _Conn, *, healthy: bool) -> None:
-        with self._lock:
-            if healthy and not self._closed and len(self._idle) < _MAX_IDLE:
-                self._idle.append(conn)
-                return
-        self._discard(conn)
-
     def _discard(self, conn: _Conn) -> None:
         with contextlib.suppress(sqlite3.Error):
             conn.raw.close()
 
-    def _rollback(self, raw: sqlite3.Connection) -> bool:
+    def _rollback(self, conn: _Conn) -> bool:
         """Roll back; return whether the connection is fit for reuse."""
+        raw = conn.raw
         try:
             if raw.in_transaction:
                 raw.execute("ROLLBACK")
