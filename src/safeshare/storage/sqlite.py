@@ -34,9 +34,11 @@ import contextlib
 import os
 import sqlite3
 import stat
+import time
 from collections.abc import Iterable, Sequence
 from typing import ClassVar, Final, Literal
 
+from safeshare._internal import fs
 from safeshare.errors import StorageError, UsageError
 from safeshare.storage._backend import Row, SQLParam
 from safeshare.storage._pool import _PooledBackend, check_busy_timeout
@@ -270,7 +272,7 @@ class SQLiteBackend(_PooledBackend[_Conn, _SQLiteCursor]):
                 self._check_application_id(raw, stamp=False)
             mode = self._run(raw, "PRAGMA journal_mode", "opening the database")
             if not mode or str(mode[0][0]).lower() != "wal":
-                mode = self._run(raw, "PRAGMA journal_mode = WAL", "switching to WAL mode")
+                mode = self._switch_to_wal(raw)
             if not mode or str(mode[0][0]).lower() != "wal":
                 raise StorageError(
                     f"database {self._path} cannot use WAL journal mode "
@@ -289,6 +291,28 @@ class SQLiteBackend(_PooledBackend[_Conn, _SQLiteCursor]):
             self._discard(conn)
             raise
         return conn
+
+    def _switch_to_wal(self, raw: sqlite3.Connection) -> list[Row]:
+        """Switch a fresh database to WAL, once, even when several processes race.
+
+        The switch needs an exclusive lock, and SQLite answers "busy" at once
+        (without waiting) when two connections would otherwise deadlock over
+        it. So the switch is serialised with an advisory lock on a side file
+        (``<db>.setup-lock``), the mode is re-read under it, and a transient
+        "busy" is retried until the busy timeout.
+        """
+        deadline = time.monotonic() + self._busy_timeout
+        with fs.exclusive_lock(self._path + ".setup-lock"):
+            while True:
+                try:
+                    mode = self._run(raw, "PRAGMA journal_mode", "opening the database")
+                    if mode and str(mode[0][0]).lower() == "wal":
+                        return mode
+                    return self._run(raw, "PRAGMA journal_mode = WAL", "switching to WAL mode")
+                except StorageError:
+                    if time.monotonic() >= deadline:
+                        raise
+                    time.sleep(0.01)
 
     def _stamp(self, conn: _Conn) -> None:
         """Set safeshare's application_id on an empty database (once, atomically)."""
