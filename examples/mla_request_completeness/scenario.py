@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Final
 
 from safeshare import _testnet
+from safeshare._transcript import Transcript
 from safeshare.audit.checkpoint import agency_log_origin
 from safeshare.audit.log import AuditLog
 from safeshare.audit.recorder import AuditLogRecorder
 from safeshare.envelope import open_envelope, seal
-from safeshare.errors import PolicyError, SafeShareError
+from safeshare.errors import PolicyError
 from safeshare.messages import (
     Authority,
     Contact,
@@ -36,8 +36,6 @@ from safeshare.messages import (
 )
 from safeshare.purpose.conditions import HandlingConditions, Retention
 from safeshare.storage import ReplayCache, open_store
-
-_T = TypeVar("_T")
 
 NETWORK: Final = "examples.safeshare.example"
 XC: Final = "XC-CUST"
@@ -55,39 +53,6 @@ REQUESTER: Final = Authority(
     functions="customs investigation service; investigates smuggling offences",
     contact=Contact(name="Liaison office", email="liaison@cust.xc.example"),
 )
-
-
-class Transcript:
-    """Prints the steps and collects what did not behave as expected."""
-
-    def __init__(self) -> None:
-        self.failures: list[str] = []
-        self.number = 0
-
-    def say(self, text: str = "") -> None:
-        print(text)
-
-    def step(self, title: str) -> None:
-        self.number += 1
-        self.say()
-        self.say(f"[{self.number}] {title}")
-
-    def check(self, condition: bool, text: str) -> None:
-        if condition:
-            self.say(f"  ok: {text}")
-        else:
-            self.failures.append(text)
-            self.say(f"  MISBEHAVED: expected {text}")
-
-    def accept(self, what: str, action: Callable[[], _T]) -> _T | None:
-        try:
-            result = action()
-        except SafeShareError as exc:
-            self.failures.append(what)
-            self.say(f"  MISBEHAVED: {what} was refused: {type(exc).__name__}: {exc.message}")
-            return None
-        self.say(f"  accepted: {what}")
-        return result
 
 
 def run(workdir: Path, now: datetime) -> list[str]:

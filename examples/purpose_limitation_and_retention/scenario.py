@@ -15,24 +15,21 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Final
 
 from safeshare import _testnet
+from safeshare._transcript import Transcript
 from safeshare.audit.checkpoint import agency_log_origin
 from safeshare.audit.log import AuditLog
 from safeshare.audit.recorder import AuditLogRecorder
 from safeshare.envelope import OpenedEnvelope, open_envelope, seal
-from safeshare.errors import PolicyError, SafeShareError
 from safeshare.purpose.conditions import HandlingConditions, Retention
 from safeshare.purpose.consent import ConsentStore, issue_grant
 from safeshare.purpose.retention import RetentionStore
 from safeshare.purpose.use import check_evidential_use
 from safeshare.storage import ReplayCache, open_store
-
-_T = TypeVar("_T")
 
 NETWORK: Final = "examples.safeshare.example"
 XA: Final = "XA-NPOL"
@@ -50,55 +47,6 @@ RECORD: Final = {
     "name": "Alex Example",
     "address": "1 Example Street, Borduria City",
 }
-
-
-class Transcript:
-    """Prints the steps and collects what did not behave as expected."""
-
-    def __init__(self) -> None:
-        self.failures: list[str] = []
-        self.number = 0
-
-    def say(self, text: str = "") -> None:
-        print(text)
-
-    def step(self, title: str) -> None:
-        self.number += 1
-        self.say()
-        self.say(f"[{self.number}] {title}")
-
-    def check(self, condition: bool, text: str) -> None:
-        if condition:
-            self.say(f"  ok: {text}")
-        else:
-            self.failures.append(text)
-            self.say(f"  MISBEHAVED: expected {text}")
-
-    def accept(self, what: str, action: Callable[[], _T]) -> _T | None:
-        try:
-            result = action()
-        except SafeShareError as exc:
-            self.failures.append(what)
-            self.say(f"  MISBEHAVED: {what} was refused: {type(exc).__name__}: {exc.message}")
-            return None
-        self.say(f"  accepted: {what}")
-        return result
-
-    def refuse(self, what: str, action: Callable[[], object]) -> PolicyError | None:
-        """Run *action*, which must be refused with PolicyError."""
-        self.say(f"  trying: {what}")
-        try:
-            action()
-        except PolicyError as exc:
-            self.say(f"  refused as expected: PolicyError: {exc.message}")
-            return exc
-        except SafeShareError as exc:
-            self.failures.append(what)
-            self.say(f"  MISBEHAVED: expected PolicyError, got {type(exc).__name__}: {exc}")
-            return None
-        self.failures.append(what)
-        self.say(f"  MISBEHAVED: {what} was accepted; it should have been refused")
-        return None
 
 
 def run(workdir: Path, now: datetime) -> list[str]:

@@ -1,0 +1,63 @@
+"""The step-by-step transcript the reference scenarios in ``examples/`` print.
+
+Private: it exists so the scenario scripts share one way of saying what
+each step did and of collecting what did not behave as expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from safeshare.errors import PolicyError, SafeShareError
+
+_T = TypeVar("_T")
+
+
+class Transcript:
+    """Prints the steps and collects what did not behave as expected."""
+
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+        self.number = 0
+
+    def say(self, text: str = "") -> None:
+        print(text)
+
+    def step(self, title: str) -> None:
+        self.number += 1
+        self.say()
+        self.say(f"[{self.number}] {title}")
+
+    def check(self, condition: bool, text: str) -> None:
+        if condition:
+            self.say(f"  ok: {text}")
+        else:
+            self.failures.append(text)
+            self.say(f"  MISBEHAVED: expected {text}")
+
+    def accept(self, what: str, action: Callable[[], _T]) -> _T | None:
+        try:
+            result = action()
+        except SafeShareError as exc:
+            self.failures.append(what)
+            self.say(f"  MISBEHAVED: {what} was refused: {type(exc).__name__}: {exc.message}")
+            return None
+        self.say(f"  accepted: {what}")
+        return result
+
+    def refuse(self, what: str, action: Callable[[], object]) -> PolicyError | None:
+        """Run *action*, which must be refused with PolicyError."""
+        self.say(f"  trying: {what}")
+        try:
+            action()
+        except PolicyError as exc:
+            self.say(f"  refused as expected: PolicyError: {exc.message}")
+            return exc
+        except SafeShareError as exc:
+            self.failures.append(what)
+            self.say(f"  MISBEHAVED: expected PolicyError, got {type(exc).__name__}: {exc}")
+            return None
+        self.failures.append(what)
+        self.say(f"  MISBEHAVED: {what} was accepted; it should have been refused")
+        return None
