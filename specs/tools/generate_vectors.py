@@ -1979,10 +1979,11 @@ add(
 
 @case(
     "invalid-sd-jwt-kb-jwt-appended",
-    MALFORMED,
+    VERIFICATION_FAILED,
     """A key-binding JWT (typ kb+jwt, with sd_hash, aud, nonce, iat; signed by a
-    holder key) follows the last '~': 'the last component MUST be empty (no key-binding
-    JWT in a directly sealed envelope)' (section 6.2 step 5).""",
+    holder key) follows the last '~' of an envelope sealed to two agencies, whose
+    signed claims bind no holder key (no cnf): a forwarding statement needs the
+    originator's holder binding (section 9.3).""",
 )
 @_sd
 def _kb(ctx: Ctx, draft: Draft) -> str:

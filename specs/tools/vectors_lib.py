@@ -464,6 +464,8 @@ def expected_claims(
     )
     out = {name: payload[name] for name in RETURNED_CLAIMS}
     out["record"] = dict(record)
+    if "cnf" in payload:  # the holder binding (specs/envelope.md section 9)
+        out["cnf"] = payload["cnf"]
     return out
 
 

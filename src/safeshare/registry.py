@@ -551,7 +551,7 @@ class TrustRegistry:
     something unusable.
     """
 
-    __slots__ = ("_agencies", "_authority_kid", "_digest", "_document", "_enc_keys", "_keys")
+    __slots__ = ("_agencies", "_authority_kid", "_digest", "_document", "_keys", "_newest")
 
     def __init__(self, document: RegistryDocument, authority_kid: str, digest: str, _token: object):
         if _token is not _LOAD_TOKEN:
@@ -567,13 +567,16 @@ class TrustRegistry:
             for agency in document.agencies
             for key in agency.keys
         }
-        self._enc_keys: dict[str, list[tuple[RegistryKey, EncryptionKey]]] = {
-            agency.id: [
-                (key, cast(EncryptionKey, self._keys[key.kid][2]))
+        # Per (agency, use): the keys, newest first (what a sender picks).
+        self._newest: dict[tuple[str, KeyUse], list[tuple[RegistryKey, VerifyKey | EncryptionKey]]]
+        self._newest = {
+            (agency.id, use): [
+                (key, self._keys[key.kid][2])
                 for key in sorted(agency.keys, key=lambda k: k.not_before, reverse=True)
-                if key.use == "enc"
+                if key.use == use
             ]
             for agency in document.agencies
+            for use in ("sig", "enc")
         }
 
     @classmethod
@@ -705,11 +708,19 @@ class TrustRegistry:
 
     def encryption_key(self, agency_id: str, *, at: datetime) -> EncryptionKey:
         """The agency's newest encryption key valid at *at* (what a sender seals to)."""
+        return cast(EncryptionKey, self._newest_key(agency_id, "enc", at))
+
+    def signing_key(self, agency_id: str, *, at: datetime) -> VerifyKey:
+        """The agency's newest signing key valid at *at* (what a holder binding names)."""
+        return cast(VerifyKey, self._newest_key(agency_id, "sig", at))
+
+    def _newest_key(self, agency_id: str, use: KeyUse, at: datetime) -> VerifyKey | EncryptionKey:
         at = require_aware(at, "at")
         self.check_active(agency_id, at=at)
-        candidates = self._enc_keys[agency_id]
+        candidates = self._newest[(agency_id, use)]
+        what = "encryption" if use == "enc" else "signing"
         if not candidates:
-            raise UnknownKeyError(f"agency {agency_id} has no encryption key in the registry")
+            raise UnknownKeyError(f"agency {agency_id} has no {what} key in the registry")
         problems: list[SafeShareError] = []
         for entry, key in candidates:
             try:
@@ -719,7 +730,7 @@ class TrustRegistry:
                 continue
             return key
         raise type(problems[0])(
-            f"agency {agency_id} has no encryption key valid at {at.isoformat()}: "
+            f"agency {agency_id} has no {what} key valid at {at.isoformat()}: "
             + problems[0].message,
             hint=problems[0].hint,
         )

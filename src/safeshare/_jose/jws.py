@@ -20,10 +20,14 @@ MAX_SIGNATURE_B64: Final = 86  # an Ed25519 signature is 64 bytes
 _HEADER_MEMBERS: Final = frozenset({"alg", "kid", "typ"})
 
 
+def protected_b64(header: dict[str, Any], key: SigningKey) -> str:
+    """The base64url protected header :func:`sign_compact` writes for *header* and *key*."""
+    return b64u_encode(strictjson.dumps({"alg": SIG_ALG, "kid": key.kid, **header}))
+
+
 def sign_compact(header: dict[str, Any], payload: bytes, key: SigningKey) -> str:
     """``header.payload.signature`` with ``alg`` and ``kid`` set from *key*."""
-    full = {"alg": SIG_ALG, "kid": key.kid, **header}
-    signing_input = b64u_encode(strictjson.dumps(full)) + "." + b64u_encode(payload)
+    signing_input = protected_b64(header, key) + "." + b64u_encode(payload)
     return signing_input + "." + b64u_encode(key.sign(signing_input.encode("ascii")))
 
 

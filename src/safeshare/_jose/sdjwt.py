@@ -72,8 +72,10 @@ __all__ = [
     "conceal",
     "create_disclosure",
     "digest_of",
+    "disclosure_paths",
     "reveal",
     "sd_hash",
+    "select",
     "serialize",
     "split",
 ]
@@ -158,6 +160,10 @@ class Sd:
 
     inner: SdSpec | ArraySpec
 
+
+#: Where a disclosure's claim sits in the payload: member names and (for array
+#: elements) the element's position in the *signed* array.
+Path: TypeAlias = tuple[str | int, ...]
 
 #: How one member (or array element) is concealed:
 #:
@@ -739,3 +745,109 @@ def reveal(
                 "digest in the Issuer-signed JWT or a disclosed value (section 7.1 step 5)"
             )
     return out, parsed
+
+
+# -- paths and selection (holder side) ----------------------------------------
+
+
+def disclosure_paths(
+    payload: Mapping[str, Any], disclosures: Sequence[Disclosure]
+) -> dict[str, Path]:
+    """Where each of *disclosures* sits in *payload*: digest -> :data:`Path`.
+
+    *payload* is an Issuer-signed JWT payload that :func:`conceal` produced or
+    whose disclosures :func:`reveal` accepted (a holder only selects from a
+    verified SD-JWT); a nested disclosure's path runs through the disclosure
+    that contains it (section 4.2.6). A disclosure no digest references is
+    missing from the result.
+    """
+    index = {d.digest: d for d in disclosures}
+    found: dict[str, Path] = {}
+
+    def walk(value: Any, path: Path) -> None:
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                if key == _SD and isinstance(item, list):
+                    for digest in item:
+                        disclosure = index.get(digest) if isinstance(digest, str) else None
+                        if disclosure is not None and disclosure.name is not None:
+                            found[digest] = (*path, disclosure.name)
+                            walk(disclosure.value, found[digest])
+                elif key not in _RESERVED:
+                    walk(item, (*path, key))
+        elif isinstance(value, list):
+            for position, item in enumerate(value):
+                if isinstance(item, Mapping) and _DOTS in item and len(item) == 1:
+                    digest = item[_DOTS]
+                    disclosure = index.get(digest) if isinstance(digest, str) else None
+                    if disclosure is not None and disclosure.name is None:
+                        found[digest] = (*path, position)
+                        walk(disclosure.value, found[digest])
+                else:
+                    walk(item, (*path, position))
+
+    walk(payload, ())
+    return found
+
+
+def _related(a: Path, b: Path) -> bool:
+    """True when one path is a prefix of the other (an ancestor, itself, or a descendant)."""
+    n = min(len(a), len(b))
+    return a[:n] == b[:n]
+
+
+def select(
+    payload: Mapping[str, Any], disclosures: Sequence[Disclosure], paths: Sequence[Path]
+) -> list[Disclosure]:
+    """The disclosures a holder presents to reveal exactly the claims at *paths*.
+
+    A disclosure is kept when its path leads to one of *paths* (an enclosing
+    object's disclosure is needed to reach a nested claim, section 4.2.6) or
+    lies inside one (disclosing an object discloses its concealed members).
+    Order is that of *disclosures*. A path that no disclosure reaches raises
+    :class:`~safeshare.errors.UsageError` naming it, so a holder never
+    believes it passed on a claim it did not have; so does a path inside a
+    disclosure's plain value (presenting it would reveal the whole value).
+    """
+    where = disclosure_paths(payload, disclosures)
+    by_digest = {d.digest: d for d in disclosures}
+    wanted = [tuple(p) for p in paths]
+    for path in wanted:
+        shown = "/".join(str(p) for p in path)
+        if _plain_at(payload, path) or any(
+            _related(found, path) and len(found) >= len(path) for found in where.values()
+        ):
+            continue
+        enclosing = [
+            found
+            for digest, found in where.items()
+            if _related(found, path) and _plain_at(by_digest[digest].value, path[len(found) :])
+        ]
+        if enclosing:
+            # Presenting the enclosing disclosure would reveal more than was asked.
+            whole = "/".join(str(p) for p in max(enclosing, key=len))
+            raise UsageError(
+                f"{shown!r} is not selectively disclosable on its own: the issuer concealed "
+                f"{whole!r} as a whole; pass on {whole!r} or leave it out"
+            )
+        raise UsageError(f"no disclosure reveals {shown!r}: it was not disclosed to us")
+    return [
+        d
+        for d in disclosures
+        if d.digest in where and any(_related(where[d.digest], p) for p in wanted)
+    ]
+
+
+def _plain_at(payload: Any, path: Path) -> bool:
+    """True when *path* names a plain (always visible) member of *payload*."""
+    value: Any = payload
+    for part in path:
+        if isinstance(value, Mapping) and isinstance(part, str):
+            if part not in value or part in _RESERVED:
+                return False
+            value = value[part]
+        elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+            value = value[part]
+        else:
+            return False
+    return True

@@ -4,12 +4,14 @@ The wire format is a strict profile of JWE (RFC 7516) around an SD-JWT
 (RFC 9901) signed with Ed25519; see ``specs/envelope.md``.
 """
 
+from safeshare.envelope._forward import ForwardingHop, forward
 from safeshare.envelope._open import OpenedEnvelope, open_envelope
 from safeshare.envelope._profile import (
     DEFAULT_SKEW,
     DEFAULT_TTL,
     ENVELOPE_TYP,
     MAX_ENVELOPE_BYTES,
+    MAX_HOPS,
     MAX_RECIPIENTS,
     MAX_TTL,
     MESSAGE_TYPES,
@@ -23,12 +25,15 @@ __all__ = [
     "DEFAULT_TTL",
     "ENVELOPE_TYP",
     "MAX_ENVELOPE_BYTES",
+    "MAX_HOPS",
     "MAX_RECIPIENTS",
     "MAX_TTL",
     "MESSAGE_TYPES",
     "PROTOCOL_VERSION",
     "SD_JWT_TYP",
+    "ForwardingHop",
     "OpenedEnvelope",
+    "forward",
     "open_envelope",
     "seal",
 ]

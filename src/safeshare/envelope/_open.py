@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,6 +35,7 @@ from safeshare._internal.b64 import b64u_decode
 from safeshare._internal.clock import from_unix, resolve_now
 from safeshare._jose import jwe, jws, sdjwt
 from safeshare.audit.recorder import AccessRecorder, AuditLogRecorder
+from safeshare.envelope._forward import ForwardingHop, verify_chain
 from safeshare.envelope._profile import (
     DEFAULT_SKEW,
     ENVELOPE_TYP,
@@ -44,6 +45,7 @@ from safeshare.envelope._profile import (
     MESSAGE_TYPES,
     PROTOCOL_VERSION,
     SD_JWT_TYP,
+    HopClaims,
     SignedClaims,
 )
 from safeshare.errors import (
@@ -88,6 +90,18 @@ class OpenedEnvelope:
     """The purpose the caller opened the envelope for (``purpose``, or one it allows)."""
     actor: str
     """The officer or system that opened it (as recorded in the audit entry)."""
+    holder_binding: Mapping[str, Any] | None
+    """The ``cnf`` that binds our signing key (to forward with), or None if the data cannot
+    be forwarded (sealed to several agencies, or onward transfer forbidden)."""
+    provenance: tuple[ForwardingHop, ...]
+    """The onward transfers the data went through, oldest first; empty for a direct envelope."""
+    presentation: str = field(repr=False)
+    """The originator's SD-JWT as received, up to its last ``~`` (what :func:`forward` passes on)."""
+
+    @property
+    def forwarded_by(self) -> str | None:
+        """The agency that forwarded the data to us, or None if the originator sent it."""
+        return self.provenance[-1].forwarder if self.provenance else None
 
     def verified_claims(self) -> dict[str, Any]:
         """The verified claims as plain JSON values (what the test vectors list)."""
@@ -105,7 +119,21 @@ class OpenedEnvelope:
             "handling": self.handling.model_dump(mode="json"),
             "sealed_to": list(self.sealed_to),
             "record": thaw(self.record),
+            **({"cnf": thaw(self._issuer_cnf)} if self._issuer_cnf is not None else {}),
         }
+
+    @property
+    def _issuer_cnf(self) -> Mapping[str, Any] | None:
+        """The originator's ``cnf`` (the first holder's key), whoever holds the data now."""
+        if not self.provenance:
+            return self.holder_binding
+        payload = strictjson.loads(
+            b64u_decode(self.presentation.split(".")[1], what="signed token payload"),
+            what="signed token payload",
+            max_bytes=MAX_ENVELOPE_BYTES,
+        )
+        cnf = payload.get("cnf")
+        return cnf if isinstance(cnf, dict) else None
 
 
 def thaw(value: Any) -> Any:
@@ -196,10 +224,6 @@ def open_envelope(
     except UnicodeDecodeError:
         raise MalformedInputError("the decrypted content is not an SD-JWT") from None
     issuer_jwt, disclosures, kb_jwt = sdjwt.split(token)
-    if kb_jwt is not None:
-        raise MalformedInputError(
-            "the SD-JWT carries a key-binding JWT; a directly sealed envelope has none"
-        )
     parts = issuer_jwt.split(".")
     if len(parts) != 3:
         raise MalformedInputError("the signed token is not a compact JWS (three parts)")
@@ -244,13 +268,6 @@ def open_envelope(
         claims.sealed_to
     ):
         raise MalformedInputError("aud and sealed_to must not repeat an entry")
-    if recipient.agency not in claims.aud:
-        raise VerificationError(f"this envelope is not addressed to {recipient.agency}")
-    if dkey.kid not in claims.sealed_to:
-        raise VerificationError(
-            "the sender did not seal this envelope to our key: it was re-encrypted by "
-            "someone else (surreptitious forwarding)"
-        )
     expires_at = from_unix(claims.exp)
     if claims.exp <= claims.iat or expires_at - issued_at > MAX_TTL:
         raise MalformedInputError(f"exp must be after iat and at most {MAX_TTL.days} days later")
@@ -259,8 +276,18 @@ def open_envelope(
             f"the envelope is issued at {issued_at.isoformat()}, in the future; "
             "check the clocks of both agencies"
         )
-    if now >= expires_at + skew:
-        raise ExpiredError(f"the envelope expired at {expires_at.isoformat()}")
+    if kb_jwt is None:
+        # A direct envelope: addressed and sealed to us, within its lifetime. (A
+        # forwarded one: the last hop must be; see verify_chain below.)
+        if recipient.agency not in claims.aud:
+            raise VerificationError(f"this envelope is not addressed to {recipient.agency}")
+        if dkey.kid not in claims.sealed_to:
+            raise VerificationError(
+                "the sender did not seal this envelope to our key: it was re-encrypted by "
+                "someone else (surreptitious forwarding)"
+            )
+        if now >= expires_at + skew:
+            raise ExpiredError(f"the envelope expired at {expires_at.isoformat()}")
     try:
         handling = HandlingConditions.model_validate_json(
             strictjson.dumps(claims.handling), strict=True
@@ -273,8 +300,33 @@ def open_envelope(
 
     # frozen: the record comes back read-only (as freeze() would make it), built
     # in the one pass that processes the disclosures.
-    revealed, _ = sdjwt.reveal(payload, disclosures, frozen=True)
+    revealed, presented = sdjwt.reveal(payload, disclosures, frozen=True)
     digest = hashlib.sha256(issuer_jwt.encode("ascii")).hexdigest()
+    presentation = token if kb_jwt is None else token[: len(token) - len(kb_jwt)]
+    provenance: tuple[ForwardingHop, ...] = ()
+    valid_until = expires_at
+    replay_key = (claims.iss, claims.jti)
+    holder_binding: msgspec.Struct | None = (
+        claims.cnf if isinstance(claims.cnf, msgspec.Struct) else None
+    )
+    if kb_jwt is not None:
+        provenance = verify_chain(
+            kb_jwt,
+            claims=claims,
+            presentation=presentation,
+            presented=[d.digest for d in presented],
+            digest=digest,
+            handling=handling,
+            registry=registry,
+            recipient=recipient.agency,
+            recipient_kid=dkey.kid,
+            now=now,
+            skew=skew,
+        )
+        last = provenance[-1]
+        replay_key = (last.forwarder, last.jti)
+        valid_until = last.expires_at
+        holder_binding = _hop_binding(last.token)
     # Purpose, actor and acknowledgements: a refusal is recorded as a denial and
     # raised here, before the replay insert, so it does not consume the jti.
     authorized = enforce.enforce_open(
@@ -287,6 +339,7 @@ def open_envelope(
         handling=handling,
         registry=registry,
         now=now,
+        forwarded_by=provenance[-1].forwarder if provenance else None,
     )
     opened = OpenedEnvelope(
         issuer=claims.iss,
@@ -307,18 +360,28 @@ def open_envelope(
         digest=digest,
         opened_for=access.purpose,
         actor=access.actor,
+        holder_binding=msgspec.to_builtins(holder_binding)
+        if isinstance(holder_binding, msgspec.Struct)
+        else None,
+        provenance=provenance,
+        presentation=presentation,
     )
-    keep_until = expires_at + skew
+    keep_until = valid_until + skew
     if isinstance(recorder, AuditLogRecorder) and recorder.log.store is replay.store:
         # One transaction (one commit, group-committed across concurrent opens):
         # the jti is consumed if and only if the open is recorded.
         def consume(cur: Cursor) -> None:
-            replay.check_and_record_in(
-                cur, claims.iss, claims.jti, digest, keep_until=keep_until, now=now
-            )
+            replay.check_and_record_in(cur, *replay_key, digest, keep_until=keep_until, now=now)
 
         recorder.record_with(authorized.entry(), before=consume)
         return opened
-    replay.check_and_record(claims.iss, claims.jti, digest, keep_until=keep_until, now=now)
+    replay.check_and_record(*replay_key, digest, keep_until=keep_until, now=now)
     authorized.record()  # durable (AuditLogRecorder) before the data is released
     return opened
+
+
+def _hop_binding(kb_jwt: str) -> msgspec.Struct | None:
+    """The ``cnf`` of a verified hop: the key that binds us, the hop's recipient."""
+    payload = b64u_decode(kb_jwt.split(".")[1], what="forwarding hop payload")
+    cnf = msgspec.json.decode(payload, type=HopClaims).cnf
+    return cnf if isinstance(cnf, msgspec.Struct) else None

@@ -29,12 +29,36 @@ MAX_TTL: Final = timedelta(days=90)
 DEFAULT_SKEW: Final = timedelta(minutes=5)
 #: Decoy digests added to the record's ``_sd`` array (RFC 9901 section 4.2.5).
 DECOYS: Final = 2
+#: ``typ`` of a Key Binding JWT (RFC 9901 section 4.3: MUST be ``kb+jwt``); in
+#: this profile it is also the forwarding statement of one onward-transfer hop.
+KB_JWT_TYP: Final = "kb+jwt"
+#: Most onward-transfer hops one forwarded envelope may carry (A -> B is not a
+#: hop; B -> C is the first).
+MAX_HOPS: Final = 4
+#: Longest ``pad`` claim (characters): enough for the largest Padmé step.
+MAX_PAD: Final = 128 * 1024
 
 AgencyIdStr = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}(?:-[A-Z0-9]{1,24}){1,4}$")]
 Kid = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{43}$")]
 Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")]
 Jti = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{22}$")]
 NumericDate = Annotated[int, msgspec.Meta(ge=0, le=2**40)]
+Digest = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{43}$")]
+Pad = Annotated[str, msgspec.Meta(pattern=r"^0*$", max_length=MAX_PAD)]
+
+
+class OkpJwk(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """An Ed25519 public key as a JWK (RFC 8037 section 2), exactly these members."""
+
+    kty: str
+    crv: str
+    x: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{43}$")]
+
+
+class Confirmation(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """``cnf`` (RFC 7800 section 3.2): the holder's public key, as RFC 9901 section 4.1.2 uses it."""
+
+    jwk: OkpJwk
 
 
 class SignedClaims(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -58,6 +82,36 @@ class SignedClaims(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
     sealed_to: Annotated[list[Kid], msgspec.Meta(min_length=1, max_length=MAX_RECIPIENTS)]
     record: dict[str, Any]
     sd_alg: str = msgspec.field(name="_sd_alg")
+    cnf: Confirmation | msgspec.UnsetType = msgspec.UNSET
+    """Holder binding: the signing key the single recipient must use to forward (section 9)."""
+    pad: Pad | msgspec.UnsetType = msgspec.UNSET
+    """Padding to a size bucket (section 11.2); carries no meaning."""
+
+
+class HopClaims(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """The payload of a Key Binding JWT that forwards an envelope one hop (B -> C).
+
+    ``iat``, ``aud``, ``nonce`` and ``sd_hash`` are RFC 9901 section 4.3's;
+    the rest is the forwarding statement of this profile (specs/envelope.md
+    section 9): who forwards (``iss``), the replay id (``jti``), the key the
+    next recipient's envelope was sealed to (``sealed_to``), the digests of the
+    disclosures passed on (``disclosed``), the next holder's key (``cnf``), the
+    originator's consent grant (``consent``) and the previous hop (``prev``).
+    """
+
+    iss: AgencyIdStr
+    aud: AgencyIdStr
+    iat: NumericDate
+    exp: NumericDate
+    jti: Jti
+    nonce: Jti
+    sd_hash: Digest
+    sealed_to: Annotated[list[Kid], msgspec.Meta(min_length=1, max_length=1)]
+    disclosed: Annotated[list[Digest], msgspec.Meta(max_length=256)]
+    cnf: Confirmation | msgspec.UnsetType = msgspec.UNSET
+    consent: Annotated[str, msgspec.Meta(max_length=16 * 1024)] | msgspec.UnsetType = msgspec.UNSET
+    prev: Annotated[str, msgspec.Meta(max_length=256 * 1024)] | msgspec.UnsetType = msgspec.UNSET
+    pad: Pad | msgspec.UnsetType = msgspec.UNSET
 
 
 #: Message types this version knows (the message-types issue adds their schemas).

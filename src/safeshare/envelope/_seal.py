@@ -16,6 +16,7 @@ from safeshare._internal.b64 import b64u_encode
 from safeshare._internal.clock import resolve_now, to_unix
 from safeshare._jose import jwe, jws, sdjwt
 from safeshare.audit.entry import MAX_REASON_LENGTH, AuditEntry
+from safeshare.envelope import _padding
 from safeshare.envelope._profile import (
     DECOYS,
     DEFAULT_TTL,
@@ -29,7 +30,7 @@ from safeshare.envelope._profile import (
     SignedClaims,
 )
 from safeshare.errors import MalformedInputError, UsageError
-from safeshare.keys import AgencyKeySet
+from safeshare.keys import AgencyKeySet, VerifyKey
 from safeshare.purpose.conditions import HandlingConditions
 from safeshare.purpose.transfer import (
     Mismatch,
@@ -59,6 +60,7 @@ def seal(
     override: TransferOverride | None = None,
     recorder: AccessRecorder | None = None,
     actor: str | None = None,
+    pad: bool = False,
 ) -> bytes:
     """Seal *record* from *sender* to the agencies in *to*; return the envelope bytes.
 
@@ -88,6 +90,15 @@ def seal(
     the recorder returned. An override needs a recorder: it exists only as a
     recorded decision.
 
+    Holder binding (``specs/envelope.md`` section 9): an envelope sealed to
+    exactly one agency whose conditions do not forbid onward transfer binds
+    that agency's current signing key (``cnf``, RFC 9901 section 4.1.2), the
+    key it must sign with to forward part of the record
+    (:func:`~safeshare.envelope.forward`).
+
+    With *pad*, the signed token is padded to a Padmé size bucket, so that
+    the ciphertext's length hides the record's (section 11.2).
+
     Raises :class:`~safeshare.errors.AgencySuspendedError` and the other
     registry errors when a recipient cannot receive,
     :class:`~safeshare.errors.PolicyError` for a refused transfer, and
@@ -109,6 +120,7 @@ def seal(
         override=override,
         recorder=recorder,
         actor=actor,
+        pad=pad,
     )
 
 
@@ -129,6 +141,7 @@ def seal_with_randomness(
     override: TransferOverride | None = None,
     recorder: AccessRecorder | None = None,
     actor: str | None = None,
+    pad: bool = False,
 ) -> bytes:
     """:func:`seal` with an explicit randomness source (private: test vectors only).
 
@@ -163,7 +176,7 @@ def seal_with_randomness(
     registry.verify_key(sender.agency, sender.signing_key.kid, at=now)
     mismatches = check_transfer(registry, recipients, handling, now=now, legal_basis=legal_basis)
     if any(not m.overridable for m in mismatches):
-        _refuse(
+        refuse_transfer(
             mismatches,
             override=override,
             recorder=recorder,
@@ -192,9 +205,11 @@ def seal_with_randomness(
         "record": concealed,
         "_sd_alg": sdjwt.SD_ALG,
     }
+    if len(recipients) == 1 and handling.onward_transfer != "forbidden":
+        claims["cnf"] = holder_binding(registry.signing_key(recipients[0], at=now))
     _check_claims_shape(claims)
     if mismatches or override is not None:
-        _refuse(
+        refuse_transfer(
             mismatches,
             override=override,
             recorder=recorder,
@@ -203,7 +218,10 @@ def seal_with_randomness(
             purpose=purpose,
             now=now,
         )
-    issuer_jwt = jws.sign_compact({"typ": SD_JWT_TYP}, strictjson.dumps(claims), sender.signing_key)
+    payload = strictjson.dumps(claims)
+    if pad:
+        payload = _padded(payload, claims, disclosures, sender)
+    issuer_jwt = jws.sign_compact({"typ": SD_JWT_TYP}, payload, sender.signing_key)
     token = sdjwt.serialize(issuer_jwt, disclosures)
     envelope = jwe.encrypt(
         token.encode("ascii"), enc_keys, typ=ENVELOPE_TYP, cty=SD_JWT_TYP, randbytes=randbytes
@@ -231,6 +249,30 @@ def seal_with_randomness(
             now=now,
         )
     return out
+
+
+def holder_binding(key: VerifyKey) -> dict[str, Any]:
+    """``cnf`` naming *key* (RFC 7800 section 3.2; RFC 8037 OKP members only)."""
+    jwk = key.to_jwk()
+    return {"jwk": {"kty": jwk["kty"], "crv": jwk["crv"], "x": jwk["x"]}}
+
+
+def _padded(
+    payload: bytes,
+    claims: dict[str, Any],
+    disclosures: Sequence[sdjwt.Disclosure],
+    sender: AgencyKeySet,
+) -> bytes:
+    """*payload* with a ``pad`` claim that puts the SD-JWT on its size bucket."""
+    fixed = (
+        len(jws.protected_b64({"typ": SD_JWT_TYP}, sender.signing_key))
+        + 2  # the two dots
+        + jws.MAX_SIGNATURE_B64
+        + sum(len(d.encoded) + 1 for d in disclosures)
+        + 1  # the '~' after the JWT
+    )
+    zeros = _padding.pad_zeros(fixed, len(payload))
+    return strictjson.dumps({**claims, "pad": "0" * zeros})
 
 
 def _check_claims_shape(claims: dict[str, Any]) -> None:
@@ -280,7 +322,7 @@ def _check_recording(
         raise UsageError(f"cannot record the seal: {exc.message}") from None
 
 
-def _refuse(
+def refuse_transfer(
     mismatches: Sequence[Mismatch],
     *,
     override: TransferOverride | None,

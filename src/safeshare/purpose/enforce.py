@@ -507,20 +507,31 @@ class AuthorizedOpen:
     envelope_digest: str
     at: datetime
     """When the open happened."""
+    forwarded_by: str | None = None
+    """The agency that forwarded the envelope to us (None: the originator sent it)."""
 
     def entry(self, action: Literal["open", "deny"] = "open") -> AuditEntry:
-        """The audit entry of this open (``open``/``success``; ``deny``/``denied``)."""
+        """The audit entry of this open (``open``/``success``; ``deny``/``denied``).
+
+        A forwarded envelope's open is recorded as ``receive_forward`` with the
+        forwarding agency as counterparty; the reason names the originator.
+        """
+        reason = self.decision.audit_reason()
+        if self.forwarded_by is not None:
+            reason = _clip(
+                f"forwarded by {self.forwarded_by} from {self.issuer}: {reason}", MAX_REASON_LENGTH
+            )
         return AuditEntry(
-            action=action,
+            action="receive_forward" if self.forwarded_by and action == "open" else action,
             time=to_unix(self.at),
             actor=self.request.actor,
             agency=self.recipient,
-            counterparty=self.issuer,
+            counterparty=self.forwarded_by or self.issuer,
             jti=self.jti,
             envelope_digest=self.envelope_digest,
             purpose=self.request.purpose,
             outcome="success" if action == "open" else "denied",
-            reason=self.decision.audit_reason(),
+            reason=reason,
         )
 
     def record(self) -> int | None:
@@ -545,6 +556,7 @@ def enforce_open(
     handling: HandlingConditions,
     registry: TrustRegistry | None,
     now: datetime,
+    forwarded_by: str | None = None,
 ) -> AuthorizedOpen:
     """Decide the open; on a refusal record a denial and raise :class:`PolicyError`.
 
@@ -577,6 +589,7 @@ def enforce_open(
         jti=jti,
         envelope_digest=envelope_digest,
         at=now,
+        forwarded_by=forwarded_by,
     )
     if not decision.allowed:
         error = decision.error()
