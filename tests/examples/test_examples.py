@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+#: Every scenario folder (one with a scenario.py), found on disk.
+FOLDERS = sorted(path.parent.name for path in EXAMPLES.glob("*/scenario.py"))
 
 
 def run_scenario(name: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -22,41 +24,94 @@ def run_scenario(name: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, st
     return code, capsys.readouterr().out
 
 
-@pytest.mark.parametrize(
-    ("name", "lines"),
-    [
-        (
-            "preservation_and_subscriber_disclosure",
-            [
-                "ok: the preservation request is complete",
-                "ok: the response inherited purpose evidence_preservation and case XA-2026-000123",
-                "accepted: XB-PROS opens it for criminal_investigation",
-                "ok: XB-PROS's log holds its two seals and its two opens",
-            ],
-        ),
-        (
-            "mla_request_completeness",
-            [
-                "The MLA request draft has 6 problems:",
-                "[UNTOC Art. 18(15)(f)]",
-                "refused as expected: PolicyError",
-                "ok: the corrected MLA request is complete",
-                "ok: the MLA response is complete and kept purpose and case",
-            ],
-        ),
-        (
-            "purpose_limitation_and_retention",
-            [
-                "refused as expected: PolicyError: XB-PROS may not use this envelope",
-                "ok: the refusal is recorded as a denial in XB-PROS's audit log",
-                "accepted: XB-PROS officer 4711 opens the envelope for criminal_investigation",
-                "refused as expected: PolicyError: use as evidence",
-                "accepted: use the data as evidence in judicial proceedings",
-                "ok: the purge is recorded",
-            ],
-        ),
-    ],
-)
+#: Each scenario and lines its transcript must contain.
+SCENARIOS: list[tuple[str, list[str]]] = [
+    (
+        "preservation_and_subscriber_disclosure",
+        [
+            "ok: the preservation request is complete",
+            "ok: the response inherited purpose evidence_preservation and case XA-2026-000123",
+            "accepted: XB-PROS opens it for criminal_investigation",
+            "ok: XB-PROS's log holds its two seals and its two opens",
+        ],
+    ),
+    (
+        "mla_request_completeness",
+        [
+            "The MLA request draft has 6 problems:",
+            "[UNTOC Art. 18(15)(f)]",
+            "refused as expected: PolicyError",
+            "ok: the corrected MLA request is complete",
+            "ok: the MLA response is complete and kept purpose and case",
+        ],
+    ),
+    (
+        "purpose_limitation_and_retention",
+        [
+            "refused as expected: PolicyError: XB-PROS may not use this envelope",
+            "ok: the refusal is recorded as a denial in XB-PROS's audit log",
+            "accepted: XB-PROS officer 4711 opens the envelope for criminal_investigation",
+            "refused as expected: PolicyError: use as evidence",
+            "accepted: use the data as evidence in judicial proceedings",
+            "ok: the purge is recorded",
+        ],
+    ),
+    (
+        "spontaneous_information_and_cannot_comply",
+        [
+            "refused as expected: PolicyError: XA-NPOL attached 2 handling conditions that "
+            "must be acknowledged before the data is released, and 2 are not",
+            "and 1 is not",
+            "ok: the refused open is recorded as a denial in XB-PROS's audit log",
+            "accepted: XB-PROS opens it for criminal_investigation, acknowledging 2 condition(s)",
+            "ok: XA-NPOL reads that XB-PROS acknowledged both conditions",
+            "ok: XA-NPOL reads that the request must be kept confidential",
+            "refused as expected: PolicyError: The cannot-comply notice has 1 problem",
+            "ok: XB-PROS reads: confidentiality cannot be met for request",
+            "ok: the notice kept the purpose and case of the request it answers",
+            "ok: XA-NPOL's log holds every seal, open and refusal, in order",
+            "ok: XB-PROS's log holds every seal, open and refusal, in order",
+        ],
+    ),
+    (
+        "breach_notification_and_suspension",
+        [
+            "ok: validate() lists what Art. 14(7) still needs",
+            "ok: the breach notification is complete",
+            "ok: XA-NPOL's registry shows XB-PROS suspended",
+            "refused as expected: RegistryRollbackError",
+            "accepted: XA-NPOL's data protection officer opens the notification",
+            "refused as expected: AgencySuspendedError: transfer refused: XB-PROS",
+            "ok: the refused transfer is recorded as a denial in XA-NPOL's audit log",
+            "refused as expected: AgencySuspendedError: transfers with agency XB-PROS are "
+            "suspended from",
+            "stays on record",
+            "ok: XA-NPOL's log holds every step, in order",
+            "ok: XB-PROS's log holds every step, in order",
+            "ok: the oversight report shows the three refusals involving XB-PROS",
+        ],
+    ),
+    (
+        "oversight_verification",
+        [
+            "accepted: the 4-hash consistency proof from size 3 to 5: XB-PROS's log only grew",
+            "accepted: a relying party requiring 2 cosignatures accepts it",
+            "ok: XB-PROS's log has the root of every checkpoint oversight received",
+            "ok: the report covers exactly the tree of the cosigned checkpoint",
+            "ok: the report lists the refused open for intelligence_analysis",
+            "refused as expected: AuditIntegrityError: fork:",
+            "refused as expected: AuditIntegrityError: the consistency proof from size 5 to 6",
+            "refused as expected: VerificationError: the checkpoint has valid cosignatures "
+            "from 0 trusted witness(es); 2 are required",
+            "ok: the witnesses kept the fork and the inconsistent checkpoint as evidence",
+            "ok: the refusal names the rewritten entry (0)",
+            "refused as expected: AuditIntegrityError: inclusion proof does not verify",
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "lines"), SCENARIOS)
 def test_scenario(name: str, lines: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     code, out = run_scenario(name, capsys)
     assert code == 0, out
@@ -66,10 +121,14 @@ def test_scenario(name: str, lines: list[str], capsys: pytest.CaptureFixture[str
         assert line in out
 
 
-def test_every_scenario_has_a_readme() -> None:
-    for folder in (
-        "preservation_and_subscriber_disclosure",
-        "mla_request_completeness",
-        "purpose_limitation_and_retention",
-    ):
-        assert (EXAMPLES / folder / "README.md").is_file()
+def test_every_scenario_folder_is_run_here() -> None:
+    assert sorted(name for name, _lines in SCENARIOS) == FOLDERS
+    assert len(FOLDERS) >= 6
+
+
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_every_scenario_has_a_readme_listed_in_the_index(folder: str) -> None:
+    readme = (EXAMPLES / folder / "README.md").read_text(encoding="utf-8")
+    assert "| Step |" in readme  # the parties and the safeguard of each step
+    assert f"python examples/{folder}/scenario.py" in readme
+    assert f"]({folder}/)" in (EXAMPLES / "README.md").read_text(encoding="utf-8")

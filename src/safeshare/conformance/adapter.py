@@ -14,16 +14,26 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Final
 
+from pydantic import ValidationError
+
 from safeshare._internal import strictjson
 from safeshare._internal.b64 import b64u_decode
 from safeshare.audit import merkle
 from safeshare.audit.checkpoint import verify_checkpoint
 from safeshare.audit.note import NoteVerifier
 from safeshare.audit.recorder import MemoryRecorder
-from safeshare.envelope import open_envelope
+from safeshare.envelope import OpenedEnvelope, open_envelope
 from safeshare.errors import MalformedInputError, SafeShareError
 from safeshare.keys import AgencyKeySet, VerifyKey, public_key_from_jwk
 from safeshare.messages import inherit, validate_message
+from safeshare.purpose.conditions import HandlingConditions
+from safeshare.purpose.consent import ConsentStore
+from safeshare.purpose.transfer import check_transfer
+from safeshare.purpose.use import (
+    check_automated_decision,
+    check_evidential_use,
+    check_onward_transfer,
+)
 from safeshare.registry import TrustRegistry
 from safeshare.storage import ReplayCache, open_store
 
@@ -135,6 +145,73 @@ def op_verify_checkpoint(data: dict[str, Any]) -> Output:
     }
 
 
+def op_check_transfer(data: dict[str, Any]) -> Output:
+    try:
+        handling = HandlingConditions.model_validate(data["handling"])
+    except ValidationError as exc:
+        raise MalformedInputError(
+            f"the handling conditions are invalid: {exc.error_count()} problem(s)"
+        ) from None
+    found = check_transfer(
+        _registry(data),
+        data["recipients"],
+        handling,
+        now=datetime.fromisoformat(data["now"]),
+        legal_basis=data["legal_basis"],
+    )
+    return {"mismatches": [m.key for m in found]}
+
+
+#: Who opens the envelopes of ``check_use`` (recorded nowhere: no recorder).
+_USE_ACTOR: Final = "conformance adapter"
+
+
+def op_check_use(data: dict[str, Any]) -> Output:
+    """The use-vector procedure of specs/vectors/README.md; refusals raise."""
+    now = datetime.fromisoformat(data["now"])
+    registry = _registry(data)
+    keys = AgencyKeySet.from_private_jwks(data["recipient_keys"])
+    envelope = str(data["envelope"]).encode("utf-8")
+    use = data["use"]
+    own_purpose = data["opened"]["claims"]["purpose"]
+    with tempfile.TemporaryDirectory() as tmp, open_store(Path(tmp) / "consent.sqlite3") as db:
+        consents = ConsentStore(db)
+        for grant in data["consents"]:
+            consents.add(
+                grant["token"],
+                registry=registry,
+                now=datetime.fromisoformat(grant["recorded_at"]),
+            )
+
+        def open_for(purpose: str, replay_name: str) -> OpenedEnvelope:
+            with open_store(Path(tmp) / replay_name) as store:
+                return open_envelope(
+                    envelope,
+                    recipient=keys,
+                    registry=registry,
+                    replay=ReplayCache(store),
+                    purpose=purpose,
+                    actor=_USE_ACTOR,
+                    recorder=None,
+                    consents=consents,
+                    now=now,
+                )
+
+        opened = open_for(own_purpose, "replay-own.sqlite3")
+        kind = use["kind"]
+        if kind == "evidential_use":
+            check_evidential_use(opened, consents=consents, registry=registry, now=now)
+        elif kind == "onward_transfer":
+            check_onward_transfer(opened, use["to"], registry=registry, consents=consents, now=now)
+        elif kind == "automated_decision":
+            check_automated_decision(opened, solely_automated=use["solely_automated"], now=now)
+        elif kind == "purpose":
+            open_for(use["purpose"], "replay-use.sqlite3")
+        else:
+            raise ValueError(f"unknown use kind {kind!r}")
+    return {"opened": {"digest": opened.digest, "claims": opened.verified_claims()}}
+
+
 OPERATIONS: Final[dict[str, Callable[[dict[str, Any]], Output]]] = {
     "open_envelope": op_open_envelope,
     "validate_message": op_validate_message,
@@ -142,6 +219,8 @@ OPERATIONS: Final[dict[str, Callable[[dict[str, Any]], Output]]] = {
     "verify_inclusion_proof": op_verify_inclusion_proof,
     "verify_consistency_proof": op_verify_consistency_proof,
     "verify_checkpoint": op_verify_checkpoint,
+    "check_transfer": op_check_transfer,
+    "check_use": op_check_use,
 }
 
 

@@ -35,15 +35,17 @@ LEVELS: Final = {
     "registry": "envelope",
     "messages": "messages",
     "audit": "audit",
+    "conditions": "conditions",
 }
-#: Vector sets that protocol version 1 does not run.
-SKIPPED_SETS: Final = frozenset({"conditions"})
 MAX_RESTARTS: Final = 3
 _AUDIT_OPS: Final = {
     "inclusion": "verify_inclusion_proof",
     "consistency": "verify_consistency_proof",
     "checkpoint": "verify_checkpoint",
 }
+_CONDITION_OPS: Final = {"transfer": "check_transfer", "use": "check_use"}
+#: ``expected.result`` of a use vector whose use is permitted.
+_ALLOWED: Final = "allowed"
 
 
 def default_vectors_dir() -> Path:
@@ -139,19 +141,27 @@ def _to_vector(set_name: str, data: dict[str, Any]) -> Vector | None:
     elif set_name == "audit":
         op = _AUDIT_OPS[data["kind"]]
         keep.pop("kind", None)
+    elif set_name == "conditions" and data.get("kind") in _CONDITION_OPS:
+        op = _CONDITION_OPS[data["kind"]]
+        keep.pop("kind", None)
     else:
         return None
     return Vector(set_name, data["id"], data["description"], op, keep, data["expected"])
 
 
 def load_vectors(directory: Path) -> tuple[list[Vector], int]:
-    """Every vector under *directory* (``<set>/<id>.json``) and the number skipped."""
+    """Every vector under *directory* (``<set>/<id>.json``) and the number skipped.
+
+    A vector is skipped when this protocol version has no operation for it
+    (a set not in :data:`LEVELS`, or a condition vector of an unknown
+    ``kind``); every vector of ``specs/vectors/`` has one.
+    """
     vectors: list[Vector] = []
     skipped = 0
     for path in sorted(directory.glob("*/*.json")):
         set_name = path.parent.name
         data = json.loads(path.read_text(encoding="utf-8"))
-        vector = None if set_name in SKIPPED_SETS else _to_vector(set_name, data)
+        vector = _to_vector(set_name, data)
         if vector is None:
             skipped += 1
         else:
@@ -170,11 +180,35 @@ def _matches(vector: Vector, got: dict[str, Any]) -> bool:
         return isinstance(problems, list) and sorted(map(str, problems)) == sorted(
             expected.get("problems", [])
         )
+    if vector.set == "conditions":
+        return _matches_condition(vector, result, output, got.get("error"))
     if expected["result"] == "invalid":
         return result == "invalid" and got.get("error") == expected["error"]
     if result != "valid" or not isinstance(output, dict):
         return False
     return all(output.get(k) == v for k, v in expected.items() if k != "result")
+
+
+def _matches_condition(vector: Vector, result: Any, output: Any, error: Any) -> bool:
+    """``check_transfer``: the same mismatch keys, in any order; ``check_use``: see below.
+
+    A use vector expecting ``allowed`` needs a ``valid`` answer that names the
+    digest and claims the envelope opened to (the vector's ``opened``); any
+    other expectation is an error code the ``invalid`` answer must carry.
+    """
+    expected = vector.expected
+    if vector.op == "check_transfer":
+        if result != "valid" or not isinstance(output, dict):
+            return False
+        found = output.get("mismatches")
+        return isinstance(found, list) and sorted(map(str, found)) == sorted(expected["mismatches"])
+    if expected["result"] != _ALLOWED:
+        return bool(result == "invalid" and error == expected["result"])
+    return (
+        result == "valid"
+        and isinstance(output, dict)
+        and output.get("opened") == vector.input["opened"]
+    )
 
 
 class _Adapter:
