@@ -56,6 +56,12 @@ def envelope_ref(label: str, msg_type: str | None) -> dict[str, Any]:
     return ref
 
 
+def pseudonym(label: str) -> str:
+    """A fixed, well-formed pseudonym (``pn_`` and 22 base64url characters) named *label*."""
+    seed = hashlib.sha256(b"safeshare-message-vectors-v1-pseudonym\x00" + label.encode()).digest()
+    return "pn_" + b64u_encode(seed[:16])
+
+
 def request_claims(
     label: str, msg_type: str, purpose: str, legal_basis: str, case_ref: str = CASE
 ) -> dict[str, Any]:
@@ -127,6 +133,10 @@ REQ_CONSENT: Final = request_claims(
 #: The envelope whose data the consent messages concern (an MLA response received earlier).
 ORIGINAL: Final = request_claims(
     "original-mla-response", "mla_response", "criminal_investigation", "UNTOC.Art18"
+)
+#: The re-identification request a disclosure response answers.
+REQ_REIDENTIFICATION: Final = request_claims(
+    "reidentification-request", "reidentification_request", "criminal_investigation", "UNTOC.Art18"
 )
 
 
@@ -425,6 +435,17 @@ EXAMPLES: Final[dict[str, tuple[dict[str, Any], dict[str, Any] | None]]] = {
         },
         REQ_MLA,
     ),
+    "reidentification_request": (
+        {
+            **_claims(ORIGINAL),
+            "original": _ref(ORIGINAL),
+            "pseudonyms": [pseudonym("account-holder"), pseudonym("second-signatory")],
+            "requested_purpose": "prosecution",
+            "justification": "The account holder and the second signatory are to be charged; "
+            "the indictment must name them, and the pseudonyms cannot be served.",
+        },
+        ORIGINAL,
+    ),
 }
 
 
@@ -574,6 +595,26 @@ CASES.append(
         "disclosure_request",
         valid_content,
         None,
+    )
+)
+
+CASES.append(
+    Case(
+        "valid-disclosure-response-to-reidentification-request",
+        "The originator answers a re-identification request with a disclosure response that "
+        "pairs each pseudonym with its value; it inherits the request's purpose and case.",
+        "disclosure_response",
+        {
+            **_claims(REQ_REIDENTIFICATION),
+            "in_reply_to": _ref(REQ_REIDENTIFICATION),
+            "outcome": "disclosed",
+            "data_category": "subscriber",
+            "records": [
+                {"pseudonym": pseudonym("account-holder"), "value": "Alex Example"},
+                {"pseudonym": pseudonym("second-signatory"), "value": "Sam Example"},
+            ],
+        },
+        copy.deepcopy(REQ_REIDENTIFICATION),
     )
 )
 
@@ -804,6 +845,63 @@ invalid(
     "A consent request in another case than the envelope it concerns.",
     put(case_ref="XA-2026-999999"),
     ("case_ref",),
+)
+invalid(
+    "invalid-reidentification-request-incomplete",
+    "reidentification_request",
+    "A re-identification request without pseudonyms, requested purpose or justification.",
+    drop("pseudonyms", "requested_purpose", "justification"),
+    ("pseudonyms", "requested_purpose", "justification"),
+)
+invalid(
+    "invalid-reidentification-request-purpose-not-allowed",
+    "reidentification_request",
+    "The identities are requested for intelligence analysis, which the envelope's purpose "
+    "(criminal_investigation) does not allow without consent (speciality).",
+    put(requested_purpose="intelligence_analysis"),
+    ("requested_purpose",),
+)
+invalid(
+    "invalid-reidentification-request-unknown-purpose",
+    "reidentification_request",
+    "A requested purpose that is not in the vocabulary.",
+    put(requested_purpose="general_surveillance"),
+    ("requested_purpose",),
+)
+invalid(
+    "invalid-reidentification-request-not-pseudonyms",
+    "reidentification_request",
+    "An identifier in clear instead of a pseudonym, and a pseudonym listed twice.",
+    put(
+        pseudonyms=[
+            pseudonym("account-holder"),
+            "+99 555 0100",
+            pseudonym("account-holder"),
+        ]
+    ),
+    ("pseudonyms[1]", "pseudonyms[2]"),
+)
+invalid(
+    "invalid-reidentification-request-too-many",
+    "reidentification_request",
+    "More than 64 pseudonyms in one request.",
+    put(pseudonyms=[pseudonym(f"subject-{i}") for i in range(65)]),
+    ("pseudonyms",),
+)
+invalid(
+    "invalid-reidentification-request-changed-case",
+    "reidentification_request",
+    "A re-identification request in another case than the envelope whose pseudonyms it names "
+    "(pseudonyms are only resolved in the case they were issued in).",
+    put(case_ref="XA-2026-999999"),
+    ("case_ref",),
+)
+invalid(
+    "invalid-reidentification-request-without-original",
+    "reidentification_request",
+    "A re-identification request that does not name the envelope holding the pseudonyms.",
+    drop("original"),
+    ("original",),
 )
 invalid(
     "invalid-consent-grant-without-expiry",

@@ -16,6 +16,15 @@ Security properties
   4.8, 210,000 PBKDF2 iterations) and ``A256GCM``, file mode 0600, atomically.
   A wrong passphrase or a modified file gives :class:`~safeshare.errors.KeyFileError`.
   The format is standard: any JOSE library can decrypt it with the passphrase.
+* **The privacy secret travels with the keys.** A key set may hold one
+  256-bit :class:`~safeshare.privacy.secret.PrivacySecret` (pseudonyms, the
+  blind index, the pseudonym vault). :meth:`AgencyKeySet.private_jwks`
+  exports it as an RFC 7517 symmetric JWK (section 6.4 of RFC 7518,
+  ``kty`` ``oct``) with ``use`` ``safeshare-privacy`` (RFC 7517 section
+  4.2 allows values other than ``sig`` and ``enc``) and ``kid`` the secret's
+  fingerprint (a domain-separated hash that reveals nothing of it), after
+  the signing and encryption keys; the key file encrypts it with them. It
+  is never in :meth:`AgencyKeySet.public_jwks` nor in a ``repr``.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -43,8 +52,14 @@ from safeshare.errors import (
     VerificationError,
 )
 
+if TYPE_CHECKING:
+    # Imported at run time only inside functions: safeshare.privacy may import
+    # modules (the audit log, purpose enforcement) that import this one.
+    from safeshare.privacy.secret import PrivacySecret
+
 __all__ = [
     "ENC_ALG",
+    "PRIVACY_KEY_USE",
     "SECRET_KEY_ACCESS",
     "SIG_ALG",
     "AgencyKeySet",
@@ -64,6 +79,10 @@ KeyUse = Literal["sig", "enc"]
 SIG_ALG: Final = "Ed25519"
 #: The one key-management algorithm (RFC 7518 section 4.6 with X25519, RFC 8037).
 ENC_ALG: Final = "ECDH-ES+A256KW"
+
+#: ``use`` of the privacy secret's ``oct`` JWK in a private key set (RFC 7517 section 4.2).
+PRIVACY_KEY_USE: Final = "safeshare-privacy"
+_PRIVACY_JWK_MEMBERS: Final = frozenset({"kty", "k", "use", "kid"})
 
 _CRV_FOR_USE: Final[dict[str, str]] = {"sig": "Ed25519", "enc": "X25519"}
 _ALG_FOR_USE: Final[dict[str, str]] = {"sig": SIG_ALG, "enc": ENC_ALG}
@@ -389,34 +408,97 @@ def _private_key_from_jwk(jwk: Mapping[str, Any]) -> SigningKey | DecryptionKey:
     return key
 
 
+def _privacy_secret_type() -> type[PrivacySecret]:
+    from safeshare.privacy.secret import PrivacySecret  # noqa: PLC0415 - see TYPE_CHECKING above
+
+    return PrivacySecret
+
+
+def _privacy_jwk(secret: PrivacySecret, access: SecretKeyAccess) -> dict[str, str]:
+    """The RFC 7517 ``oct`` JWK of the privacy secret (RFC 7518 section 6.4)."""
+    return {
+        "kty": "oct",
+        "k": b64u_encode(secret.raw_bytes(access)),
+        "use": PRIVACY_KEY_USE,
+        "kid": secret.fingerprint,
+    }
+
+
+def _is_privacy_jwk(jwk: object) -> bool:
+    return isinstance(jwk, Mapping) and jwk.get("kty") == "oct"
+
+
+def _privacy_secret_from_jwk(jwk: Mapping[str, Any]) -> PrivacySecret:
+    """Parse the privacy secret's ``oct`` JWK strictly (members, ``use``, length, ``kid``)."""
+    extra = set(jwk) - _PRIVACY_JWK_MEMBERS
+    if extra:
+        raise MalformedInputError(
+            f"the privacy secret's JWK has members that are not allowed: {sorted(extra)}"
+        )
+    if jwk.get("use") != PRIVACY_KEY_USE:
+        raise MalformedInputError(
+            f"an oct JWK in a key set must be the privacy secret (use {PRIVACY_KEY_USE!r})"
+        )
+    k = jwk.get("k")
+    if not isinstance(k, str):
+        raise MalformedInputError("the privacy secret's JWK needs the member 'k'")
+    raw = b64u_decode(k, what="JWK member 'k'")
+    cls = _privacy_secret_type()
+    try:
+        secret = cls(raw)
+    except UsageError as exc:
+        raise MalformedInputError(f"the privacy secret's JWK is invalid: {exc.message}") from None
+    kid = jwk.get("kid")
+    if kid is not None and kid != secret.fingerprint:
+        raise MalformedInputError("the privacy secret's JWK: 'kid' does not match 'k'")
+    return secret
+
+
 class AgencyKeySet:
-    """All private keys of one agency: signing keys and decryption keys.
+    """All private keys of one agency: signing keys, decryption keys, privacy secret.
 
     The last key of each kind is the current one; older keys stay so that
     envelopes sealed to them can still be opened during a rotation. Which key
     is valid when is the trust registry's business, not the key set's.
+
+    The optional privacy secret (:class:`~safeshare.privacy.secret.PrivacySecret`)
+    keys the agency's pseudonyms, blind index and pseudonym vault. It is
+    never rotated by the key-rotation methods (a new secret would make every
+    pseudonym and blind-index token issued so far unresolvable) and is kept
+    by them unchanged. It is exported only by :meth:`private_jwks` (with
+    :data:`SECRET_KEY_ACCESS`) and saved encrypted in the key file.
     """
 
-    __slots__ = ("_agency", "_decryption", "_signing")
+    __slots__ = ("_agency", "_decryption", "_privacy", "_signing")
 
     def __init__(
         self,
         agency: str,
         signing_keys: Sequence[SigningKey],
         decryption_keys: Sequence[DecryptionKey],
+        *,
+        privacy: PrivacySecret | None = None,
     ) -> None:
         if not isinstance(agency, str) or not agency:
             raise UsageError("an agency key set needs a non-empty agency id")
         if not signing_keys or not decryption_keys:
             raise UsageError("an agency key set needs at least one signing and one encryption key")
+        if privacy is not None and not isinstance(privacy, _privacy_secret_type()):
+            raise UsageError("privacy must be a safeshare.privacy.secret.PrivacySecret or None")
         self._agency = agency
         self._signing = tuple(signing_keys)
         self._decryption = tuple(decryption_keys)
+        self._privacy = privacy
 
     @classmethod
     def generate(cls, agency: str) -> AgencyKeySet:
-        """A new key set with one fresh signing key and one fresh encryption key."""
-        return cls(agency, [SigningKey.generate()], [DecryptionKey.generate()])
+        """A new key set: a fresh signing key, encryption key and privacy secret."""
+        return cls(
+            agency,
+            [SigningKey.generate()],
+            [DecryptionKey.generate()],
+            privacy=_privacy_secret_type().generate(),
+        )
 
     @property
     def agency(self) -> str:
@@ -440,14 +522,56 @@ class AgencyKeySet:
     def decryption_keys(self) -> tuple[DecryptionKey, ...]:
         return self._decryption
 
+    @property
+    def has_privacy_secret(self) -> bool:
+        """Whether this key set holds a privacy secret."""
+        return self._privacy is not None
+
+    @property
+    def privacy_secret(self) -> PrivacySecret:
+        """The agency's privacy secret; :class:`UsageError` if the key set has none."""
+        if self._privacy is None:
+            raise UsageError(
+                f"the key set of {self._agency} has no privacy secret (needed for pseudonyms, "
+                "the blind index and the pseudonym vault)",
+                hint=(
+                    "create one with `safeshare keygen --privacy KEYFILE` (adds it to an "
+                    "existing key file) or AgencyKeySet.with_privacy_secret(), then save the "
+                    "key set"
+                ),
+            )
+        return self._privacy
+
+    def with_privacy_secret(self) -> AgencyKeySet:
+        """A copy of this set with a fresh privacy secret (replacing any it had).
+
+        Replacing a secret makes every pseudonym and blind-index token made
+        with the old one unresolvable by the new one: do it only for a key
+        set that has none, or deliberately.
+        """
+        return AgencyKeySet(
+            self._agency,
+            self._signing,
+            self._decryption,
+            privacy=_privacy_secret_type().generate(),
+        )
+
     def with_new_signing_key(self) -> AgencyKeySet:
         """A copy of this set with a fresh signing key as the current one."""
-        return AgencyKeySet(self._agency, [*self._signing, SigningKey.generate()], self._decryption)
+        return AgencyKeySet(
+            self._agency,
+            [*self._signing, SigningKey.generate()],
+            self._decryption,
+            privacy=self._privacy,
+        )
 
     def with_new_encryption_key(self) -> AgencyKeySet:
         """A copy of this set with a fresh encryption key as the current one."""
         return AgencyKeySet(
-            self._agency, self._signing, [*self._decryption, DecryptionKey.generate()]
+            self._agency,
+            self._signing,
+            [*self._decryption, DecryptionKey.generate()],
+            privacy=self._privacy,
         )
 
     def decryption_key_for(self, kid: str) -> DecryptionKey:
@@ -458,21 +582,35 @@ class AgencyKeySet:
         raise UnknownKeyError(f"agency {self._agency} holds no encryption key {kid[:64]!r}")
 
     def public_jwks(self) -> dict[str, list[dict[str, str]]]:
-        """RFC 7517 JWK Set of the public keys (signing first, then encryption)."""
+        """RFC 7517 JWK Set of the public keys (signing first, then encryption).
+
+        Never contains the privacy secret (it has no public part).
+        """
         keys = [k.public.to_jwk() for k in self._signing]
         keys += [k.public.to_jwk() for k in self._decryption]
         return {"keys": keys}
 
     def private_jwks(self, access: SecretKeyAccess) -> dict[str, Any]:
-        """JWK Set with private keys. Requires :data:`SECRET_KEY_ACCESS`."""
+        """JWK Set with private keys. Requires :data:`SECRET_KEY_ACCESS`.
+
+        Signing keys, then encryption keys, then (if the set has one) the
+        privacy secret as an ``oct`` JWK with ``use`` :data:`PRIVACY_KEY_USE`.
+        A key set without a privacy secret exports exactly what it did before
+        privacy secrets existed.
+        """
         _check_access(access)
         keys = [k.to_private_jwk(access) for k in self._signing]
         keys += [k.to_private_jwk(access) for k in self._decryption]
+        if self._privacy is not None:
+            keys.append(_privacy_jwk(self._privacy, access))
         return {"safeshare_agency": self._agency, "keys": keys}
 
     @classmethod
     def from_private_jwks(cls, jwks: Mapping[str, Any]) -> AgencyKeySet:
-        """Rebuild a key set from :meth:`private_jwks` output (vectors, key files)."""
+        """Rebuild a key set from :meth:`private_jwks` output (vectors, key files).
+
+        Accepts zero or one privacy secret (an ``oct`` JWK); two are refused.
+        """
         if not isinstance(jwks, Mapping) or set(jwks) != {"safeshare_agency", "keys"}:
             raise MalformedInputError(
                 "a private key set has exactly the members 'safeshare_agency' and 'keys'"
@@ -482,17 +620,24 @@ class AgencyKeySet:
             raise MalformedInputError("'safeshare_agency' must be a string and 'keys' a list")
         signing: list[SigningKey] = []
         decryption: list[DecryptionKey] = []
+        privacy: PrivacySecret | None = None
         for jwk in keys:
+            if _is_privacy_jwk(jwk):
+                if privacy is not None:
+                    raise MalformedInputError("a key set holds at most one privacy secret")
+                privacy = _privacy_secret_from_jwk(jwk)
+                continue
             key = _private_key_from_jwk(jwk)
             (signing if isinstance(key, SigningKey) else decryption).append(key)  # type: ignore[arg-type]
         if not signing or not decryption:
             raise MalformedInputError("a key set needs at least one Ed25519 and one X25519 key")
-        return cls(agency, signing, decryption)
+        return cls(agency, signing, decryption, privacy=privacy)
 
     def __repr__(self) -> str:
+        privacy = "" if self._privacy is None else ", privacy_secret=present"
         return (
             f"AgencyKeySet(agency={self._agency!r}, signing={[k.kid for k in self._signing]}, "
-            f"encryption={[k.kid for k in self._decryption]})"
+            f"encryption={[k.kid for k in self._decryption]}{privacy})"
         )
 
     def __reduce_ex__(self, protocol: object) -> NoReturn:

@@ -2,9 +2,10 @@
 
 An :class:`AuditEntry` records one action of an agency (sealing, delivering,
 opening, denying, forwarding, consent, purging, notifications, receipts,
-overrides, registry updates, checkpoints) as **metadata only**: the time, the
-actor, the agencies involved, the envelope's ``jti`` and SHA-256 digest, the
-declared purpose, the outcome and a short reason. An entry never holds record
+overrides, registry updates, checkpoints, re-identifications of pseudonyms,
+data-subject lookups) as **metadata only**: the time, the actor, the
+agencies involved, the envelope's ``jti`` and SHA-256 digest, the declared
+purpose, the outcome and a short reason. An entry never holds record
 content, and never a data subject's identifier in clear: ``subjects`` holds
 blind-index tokens (keyed hashes, filled by the minimization issue), which let
 an agency find every transfer about a person (Budapest Convention 2AP Art.
@@ -69,6 +70,8 @@ Action = Literal[
     "override",
     "registry_update",
     "checkpoint",
+    "reidentify",
+    "subject_lookup",
 ]
 Outcome = Literal["success", "denied", "error"]
 

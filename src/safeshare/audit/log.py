@@ -19,7 +19,20 @@ Storage (schema component ``"audit"``, :data:`AUDIT_SCHEMA`):
 * ``safeshare_audit_checkpoints(seq, size, root_hash, name, kid, signed_at,
   note)`` (schema version 2): every checkpoint the log signed
   (:meth:`AuditLog.sign_checkpoint`), in signing order, with the signed
-  note exactly as it was returned.
+  note exactly as it was returned;
+* schema component ``"audit_subjects"`` (:data:`AUDIT_SUBJECTS_SCHEMA`), the
+  **blind index** of data subjects: ``safeshare_audit_subjects(token, idx)``
+  holds one row per blind-index token in an entry's ``subjects``, written in
+  the transaction that appends the entry (so the index never lacks a
+  committed entry's tokens, nor holds an uncommitted one), and
+  ``safeshare_audit_subjects_since(since)`` the log size when the index was
+  created: entries below it (written before the index existed) are found by
+  a scan instead. :meth:`AuditLog.subject_entries` answers "which entries
+  concern this token" from the two. The index holds keyed tokens only, never
+  an identifier; it is not covered by the Merkle tree, so every entry it
+  points to is re-read and checked against its leaf hash and its own
+  ``subjects`` (a planted row is detected); a deleted row is detected only by
+  ``subject_entries(token, scan=True)``, which reads the whole log.
 
 Guarantees:
 
@@ -105,6 +118,7 @@ from safeshare.storage import Cursor, Migration, Row, Schema, Store
 __all__ = [
     "APPEND_LOCK_KEY",
     "AUDIT_SCHEMA",
+    "AUDIT_SUBJECTS_SCHEMA",
     "AuditLog",
     "Progress",
     "StoredCheckpoint",
@@ -184,6 +198,41 @@ AUDIT_SCHEMA: Final = Schema(
     ),
 )
 
+#: The blind index of the entries' ``subjects`` (a component of its own, so that the
+#: audit tables keep their version). Migration 1 creates the index, empty, and records
+#: the log's size then: older entries are scanned (see :meth:`AuditLog.subject_entries`).
+AUDIT_SUBJECTS_SCHEMA: Final = Schema(
+    component="audit_subjects",
+    migrations=(
+        Migration(
+            version=1,
+            sqlite=(
+                "CREATE TABLE safeshare_audit_subjects ("
+                "token TEXT NOT NULL, "
+                "idx INTEGER NOT NULL, "
+                "PRIMARY KEY (token, idx)"
+                ") WITHOUT ROWID",
+                "CREATE TABLE safeshare_audit_subjects_since ("
+                "id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1), "
+                "since INTEGER NOT NULL CHECK (since >= 0))",
+                "INSERT INTO safeshare_audit_subjects_since (id, since) "
+                "SELECT 1, COALESCE(max(idx) + 1, 0) FROM safeshare_audit_entries",
+            ),
+            postgresql=(
+                "CREATE TABLE safeshare_audit_subjects ("
+                'token TEXT COLLATE "C" NOT NULL, '
+                "idx BIGINT NOT NULL, "
+                "PRIMARY KEY (token, idx))",
+                "CREATE TABLE safeshare_audit_subjects_since ("
+                "id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1), "
+                "since BIGINT NOT NULL CHECK (since >= 0))",
+                "INSERT INTO safeshare_audit_subjects_since (id, since) "
+                "SELECT 1, COALESCE(max(idx) + 1, 0) FROM safeshare_audit_entries",
+            ),
+        ),
+    ),
+)
+
 #: Key of the PostgreSQL advisory lock that serializes appends
 #: (``int.from_bytes(b"ssaudit1", "big") >> 1``, fits a signed bigint).
 APPEND_LOCK_KEY: Final = int.from_bytes(b"ssaudit1", "big") >> 1
@@ -198,6 +247,15 @@ _MAX_NODE_TERMS: Final = 128  # (level, idx) pairs per node query
 _SIZE: Final = "SELECT max(idx) FROM safeshare_audit_entries"
 _INSERT_ENTRY: Final = "INSERT INTO safeshare_audit_entries (idx, data, leaf) VALUES (?, ?, ?)"
 _INSERT_NODE: Final = "INSERT INTO safeshare_audit_nodes (level, idx, hash) VALUES (?, ?, ?)"
+_INSERT_SUBJECT: Final = "INSERT INTO safeshare_audit_subjects (token, idx) VALUES (?, ?)"
+_SUBJECTS_SINCE: Final = "SELECT since FROM safeshare_audit_subjects_since WHERE id = 1"
+_SUBJECT_ENTRIES: Final = (
+    "SELECT s.idx, e.data, e.leaf FROM safeshare_audit_subjects s "
+    "LEFT JOIN safeshare_audit_entries e ON e.idx = s.idx "
+    "WHERE s.token = ? AND s.idx >= ? AND s.idx < ? ORDER BY s.idx"
+)
+# Blind-index tokens, as AuditEntry.subjects holds them.
+_SUBJECT_TOKEN: Final = re.compile(r"[A-Za-z0-9_-]{16,128}")
 _GET_ENTRY: Final = "SELECT data, leaf FROM safeshare_audit_entries WHERE idx = ?"
 _GET_ORIGIN: Final = "SELECT value FROM safeshare_audit_meta WHERE name = 'origin'"
 _SET_ORIGIN: Final = (
@@ -313,10 +371,16 @@ _RELEASE: Final = "RELEASE SAVEPOINT safeshare_append_before"
 class _Request:
     """One caller's entries waiting for a group commit."""
 
-    __slots__ = ("before", "datas", "done", "error", "first", "refusal")
+    __slots__ = ("before", "datas", "done", "error", "first", "refusal", "subjects")
 
-    def __init__(self, datas: list[bytes], before: Before | None = None) -> None:
+    def __init__(
+        self,
+        datas: list[bytes],
+        subjects: list[tuple[str, ...]],
+        before: Before | None = None,
+    ) -> None:
         self.datas = datas
+        self.subjects = subjects  # each entry's blind-index tokens, for the subject index
         self.before = before
         self.done = False
         self.first = -1
@@ -351,6 +415,7 @@ class AuditLog:
                 "characters or '+' (a C2SP checkpoint origin, e.g. 'audit.example/log')"
             )
         store.ensure_schema(AUDIT_SCHEMA)
+        store.ensure_schema(AUDIT_SUBJECTS_SCHEMA)
         self._store = store
         self._origin = origin
         self._cond = threading.Condition(threading.Lock())
@@ -445,7 +510,7 @@ class AuditLog:
         """
         if before is not None and not callable(before):
             raise UsageError("before must be a callable before(cursor) or None")
-        return self._submit([_encode(entry)], before)[0]
+        return self._submit([_encode(entry)], [entry.subjects], before)[0]
 
     def append_many(self, entries: Iterable[AuditEntry]) -> list[int]:
         """Record several entries in one transaction; return their indexes.
@@ -456,13 +521,16 @@ class AuditLog:
         """
         if isinstance(entries, AuditEntry):
             raise UsageError("append_many() takes an iterable of entries; use append()")
-        datas = [_encode(e) for e in entries]
+        listed = list(entries)
+        datas = [_encode(e) for e in listed]
         if not datas:
             return []
-        return self._submit(datas)
+        return self._submit(datas, [e.subjects for e in listed])
 
-    def _submit(self, datas: list[bytes], before: Before | None = None) -> list[int]:
-        request = _Request(datas, before)
+    def _submit(
+        self, datas: list[bytes], subjects: list[tuple[str, ...]], before: Before | None = None
+    ) -> list[int]:
+        request = _Request(datas, subjects, before)
         with self._cond:
             self._queue.append(request)
             while self._leader and not request.done:
@@ -519,14 +587,19 @@ class AuditLog:
             frontier = self._frontier(cur, size)
             entry_rows: list[tuple[int, bytes, bytes]] = []
             node_rows: list[tuple[int, int, bytes]] = []
+            subject_rows: list[tuple[str, int]] = []
             for r, hashes in accepted:
                 r.first = size + len(entry_rows)
-                for data, leaf in zip(r.datas, hashes, strict=True):
-                    entry_rows.append((size + len(entry_rows), data, leaf))
+                for data, leaf, tokens in zip(r.datas, hashes, r.subjects, strict=True):
+                    idx = size + len(entry_rows)
+                    entry_rows.append((idx, data, leaf))
+                    subject_rows.extend((token, idx) for token in tokens)
                     node_rows.extend(frontier.append(leaf))
             if entry_rows:
                 cur.executemany(_INSERT_ENTRY, entry_rows)
                 cur.executemany(_INSERT_NODE, node_rows)
+            if subject_rows:  # the blind index, in the same transaction as its entries
+                cur.executemany(_INSERT_SUBJECT, subject_rows)
 
     @staticmethod
     def _run_before(cur: Cursor, request: _Request, before: Before) -> bool:
@@ -713,6 +786,60 @@ class AuditLog:
                 yield expected, decoded
                 expected += 1
 
+    def subject_entries(
+        self, token: str, *, stop: int | None = None, scan: bool = False
+    ) -> list[tuple[int, AuditEntry]]:
+        """``(index, entry)`` of every entry below *stop* whose ``subjects`` hold *token*.
+
+        *token* is a blind-index token (a keyed hash, see
+        :mod:`safeshare.privacy.blind_index`); *stop* defaults to the
+        current size. Entries appended since the blind index was created are
+        found through it (one query); older ones by reading them. Every entry
+        returned is read back, checked against its leaf hash and decoded
+        strictly, and must list *token* itself: an index row that points to
+        a missing entry or to one without the token raises
+        :class:`~safeshare.errors.AuditIntegrityError` (the index, which the
+        Merkle tree does not cover, was changed). With *scan*, the index is
+        not used at all and every entry below *stop* is read: slower (linear
+        in the log), but it also finds entries whose index rows were deleted.
+        """
+        if not isinstance(token, str) or _SUBJECT_TOKEN.fullmatch(token) is None:
+            raise UsageError("a subject token is 16-128 base64url characters (a blind-index token)")
+        if not isinstance(scan, bool):
+            raise UsageError("scan must be True or False")
+        with self._store.transaction(write=False) as cur:
+            end = _resolve_size(cur, stop, "stop")
+            since = end
+            rows: list[Row] = []
+            if not scan:
+                stored = cur.execute(_SUBJECTS_SINCE)
+                if not stored:
+                    raise AuditIntegrityError(
+                        "the blind index of the audit log is damaged: its start "
+                        "(safeshare_audit_subjects_since) is missing",
+                        hint="look the subject up with a full scan (scan=True, --scan)",
+                    )
+                since = min(int(stored[0][0]), end)
+                rows = cur.execute(_SUBJECT_ENTRIES, (token, since, end))
+        found = [(i, e) for i, e in self._entries(0, since) if token in e.subjects]
+        for idx, raw, stored_leaf in rows:
+            index = int(idx)
+            if raw is None:
+                raise AuditIntegrityError(
+                    f"the blind index of the audit log points to entry {index}, which is not "
+                    f"stored (first bad index {index})",
+                    hint=_RESTORE,
+                )
+            entry = _checked_entry(index, raw, stored_leaf)
+            if token not in entry.subjects:
+                raise AuditIntegrityError(
+                    f"the blind index of the audit log lists a subject for entry {index} that "
+                    "the entry does not hold: the index was changed",
+                    hint="look the subject up with a full scan (scan=True, --scan)",
+                )
+            found.append((index, entry))
+        return found
+
     def size(self) -> int:
         """How many entries the log holds."""
         with self._store.transaction(write=False) as cur:
@@ -878,6 +1005,21 @@ def _encode(entry: AuditEntry) -> bytes:
     if not isinstance(entry, AuditEntry):
         raise UsageError(f"an audit log records AuditEntry objects, not {type(entry).__name__}")
     return _entry.encode(entry)
+
+
+def _checked_entry(index: int, raw: object, stored_leaf: object) -> AuditEntry:
+    """A stored entry row, checked against its leaf hash and decoded strictly."""
+    data, leaf = _as_bytes(raw), _as_bytes(stored_leaf)
+    if data is None or leaf is None or merkle.leaf_hash(data) != leaf:
+        raise AuditIntegrityError(
+            f"entry {index} of the audit log does not match its leaf hash (first bad index {index})"
+        )
+    try:
+        return _entry.decode(data)
+    except MalformedInputError as exc:
+        raise AuditIntegrityError(
+            f"entry {index} of the audit log is damaged: {exc} (first bad index {index})"
+        ) from None
 
 
 def _for_follower(error: BaseException) -> BaseException:

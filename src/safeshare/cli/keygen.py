@@ -1,6 +1,7 @@
 """``safeshare keygen``: agency key sets and the registry authority key.
 
-An agency key set has one Ed25519 signing key and one X25519 encryption key.
+An agency key set has one Ed25519 signing key, one X25519 encryption key and
+one privacy secret (the key of its pseudonyms and blind index; never public).
 ``DIR/ID.keys.json`` holds the private keys, encrypted under a passphrase
 (mode 0600); ``DIR/ID.jwks.json`` holds the public keys for the registry.
 
@@ -8,6 +9,13 @@ The registry authority needs only an Ed25519 signing key. It is stored in the
 same encrypted key-file format (an :class:`~safeshare.keys.AgencyKeySet` whose
 "agency" is the registry name), so one tool handles all key files; only its
 signing key is ever used, and ``authority.jwks.json`` publishes only that key.
+It holds no privacy secret.
+
+``safeshare keygen --privacy KEYFILE`` adds a privacy secret to an existing
+agency key file made before key sets had one (re-encrypted under the same
+passphrase, written atomically); a key file that already holds one is left
+alone unless ``--force`` is given (replacing the secret makes every pseudonym
+and blind-index token made with the old one unresolvable).
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from safeshare.cli._common import (
     say,
 )
 from safeshare.errors import UsageError
-from safeshare.keys import AgencyKeySet
+from safeshare.keys import AgencyKeySet, DecryptionKey, SigningKey
 from safeshare.registry import RegistryDocument
 
 if TYPE_CHECKING:
@@ -39,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AUTHORITY_STEM",
     "KeyFiles",
+    "add_privacy_secret",
     "authority_jwks",
     "check_registry_name",
     "register",
@@ -97,9 +106,31 @@ def write_authority_key(
     files = KeyFiles.in_directory(directory, AUTHORITY_STEM)
     refuse_overwrite([files.private, files.public], force=force)
     ensure_directory(directory)
-    keyset = AgencyKeySet.generate(name)
+    # Only the signing key is used; the authority has no pseudonyms, so no privacy secret.
+    keyset = AgencyKeySet(name, [SigningKey.generate()], [DecryptionKey.generate()])
     _write(keyset, authority_jwks(keyset), files, passphrase)
     return keyset, files
+
+
+def add_privacy_secret(path: Path, passphrase: str, *, force: bool) -> AgencyKeySet:
+    """Add a fresh privacy secret to the key file at *path*; return the new key set.
+
+    The file is decrypted with *passphrase* and rewritten (atomically, mode
+    0600) under the same passphrase. A key file that already holds a privacy
+    secret raises :class:`UsageError` unless *force*.
+    """
+    keyset = AgencyKeySet.load(path, passphrase)
+    if keyset.has_privacy_secret and not force:
+        raise UsageError(
+            f"the key file {path} already holds a privacy secret",
+            hint=(
+                "replacing it makes every pseudonym and blind-index token made with it "
+                "unresolvable; use --force only if that is intended"
+            ),
+        )
+    updated = keyset.with_privacy_secret()
+    updated.save(path, passphrase)
+    return updated
 
 
 def register(subparsers: Subparsers) -> None:
@@ -108,8 +139,10 @@ def register(subparsers: Subparsers) -> None:
         "keygen",
         help="generate an agency key set or a registry authority key",
         description=(
-            "Generate an agency key set (--agency ID: an Ed25519 signing key and an X25519 "
-            "encryption key) or a registry authority signing key (--authority --name NAME). "
+            "Generate an agency key set (--agency ID: an Ed25519 signing key, an X25519 "
+            "encryption key and a privacy secret for pseudonyms and the blind index) or a "
+            "registry authority signing key (--authority --name NAME), or add a privacy "
+            "secret to an existing agency key file (--privacy KEYFILE). "
             "Writes DIR/<ID>.keys.json (private keys, encrypted with a passphrase, mode 0600) "
             "and DIR/<ID>.jwks.json (public keys). The authority key is stored in the same "
             "key-file format, labelled with the registry name instead of an agency id; only "
@@ -123,13 +156,29 @@ def register(subparsers: Subparsers) -> None:
         action="store_true",
         help="generate the registry authority key (authority.keys.json, authority.jwks.json)",
     )
+    who.add_argument(
+        "--privacy",
+        metavar="KEYFILE",
+        type=Path,
+        help=(
+            "add a privacy secret to this existing agency key file (same passphrase); "
+            "with --force, replace the one it holds"
+        ),
+    )
     parser.add_argument(
         "--name", help="with --authority: the registry name recorded in the key file"
     )
     parser.add_argument(
-        "--out", metavar="DIR", type=Path, required=True, help="directory (created if missing)"
+        "--out",
+        metavar="DIR",
+        type=Path,
+        help="directory (created if missing); required with --agency and --authority",
     )
-    parser.add_argument("--force", action="store_true", help="replace existing key files")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace existing key files (with --privacy: an existing privacy secret)",
+    )
     parser.add_argument(
         "--json", action="store_true", help="print the public JWKS instead of a summary"
     )
@@ -138,8 +187,12 @@ def register(subparsers: Subparsers) -> None:
 
 
 def _keygen(args: argparse.Namespace) -> int:
-    out: Path = args.out
     force: bool = args.force
+    if args.privacy is not None:
+        return _add_privacy(args.privacy, args, force=force)
+    if args.out is None:
+        raise UsageError("keygen --agency and --authority need --out DIR")
+    out: Path = args.out
     if args.authority:
         if args.name is None:
             raise UsageError("keygen --authority needs --name NAME (the registry name)")
@@ -171,4 +224,14 @@ def _keygen(args: argparse.Namespace) -> int:
         say(f"  encryption key (X25519):      {keyset.decryption_key.kid}")
     say(f"  private key file (encrypted): {files.private}")
     say(f"  public JWKS:                  {files.public}")
+    return 0
+
+
+def _add_privacy(path: Path, args: argparse.Namespace, *, force: bool) -> int:
+    if args.name is not None or args.out is not None or args.json:
+        raise UsageError("keygen --privacy KEYFILE takes no --name, --out or --json")
+    passphrase = read_passphrase(args.passphrase_file, purpose=f"key file {path}", new=False)
+    keyset = add_privacy_secret(path, passphrase, force=force)
+    say(f"Added a privacy secret to the key file of agency {keyset.agency}: {path}")
+    say(f"  privacy secret fingerprint:   {keyset.privacy_secret.fingerprint}")
     return 0

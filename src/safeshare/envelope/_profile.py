@@ -134,5 +134,6 @@ MESSAGE_TYPES: Final = frozenset(
         "breach_notification",
         "rectification_notice",
         "receipt",
+        "reidentification_request",
     }
 )

@@ -42,6 +42,7 @@ from safeshare.messages._registry import (
     parse_message,
     validate_message,
 )
+from safeshare.messages._reidentification import ReidentificationRequest
 from safeshare.messages._replies import (
     REQUEST_TYPES,
     CannotComplyNotice,
@@ -88,6 +89,7 @@ __all__ = [
     "Receipt",
     "RectificationNotice",
     "Refusal",
+    "ReidentificationRequest",
     "Reply",
     "ReplyContext",
     "Result",

@@ -15,6 +15,7 @@ from safeshare.messages._base import Message, ReplyContext
 from safeshare.messages._consent import ConsentGrant, ConsentRefusal, ConsentRequest
 from safeshare.messages._notices import BreachNotification, RectificationNotice
 from safeshare.messages._problem import SCHEMA_RULE, Problem, problems_from_validation_error
+from safeshare.messages._reidentification import ReidentificationRequest
 from safeshare.messages._replies import (
     CannotComplyNotice,
     DisclosureResponse,
@@ -56,6 +57,7 @@ _MODELS: Final[tuple[type[Message], ...]] = (
     BreachNotification,
     RectificationNotice,
     Receipt,
+    ReidentificationRequest,
 )
 
 #: The model of each envelope ``msg_type`` (exactly the codes of ``MESSAGE_TYPES``).

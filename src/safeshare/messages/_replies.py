@@ -95,7 +95,9 @@ class DisclosureResponse(Reply):
 
     msg_type: ClassVar[str] = "disclosure_response"
     title: ClassVar[str] = "Disclosure response"
-    answers: ClassVar[frozenset[str]] = frozenset({"disclosure_request", "emergency_request"})
+    answers: ClassVar[frozenset[str]] = frozenset(
+        {"disclosure_request", "emergency_request", "reidentification_request"}
+    )
 
     outcome: Literal["disclosed", "partially_disclosed", "no_data"] | None = None
     data_category: DataCategory | None = None

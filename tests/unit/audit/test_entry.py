@@ -90,7 +90,7 @@ def test_field_order_is_the_declaration_order() -> None:
 
 
 def test_every_action_and_outcome() -> None:
-    assert len(ACTIONS) == 17
+    assert len(ACTIONS) == 19
     assert sorted(OUTCOMES) == ["denied", "error", "success"]
     for action in sorted(ACTIONS):
         for outcome in sorted(OUTCOMES):
