@@ -25,9 +25,11 @@ from safeshare.cli import (
     demo,
     envelope_cmd,
     keygen,
+    minimize_cmd,
     registry_cmd,
     request_cmd,
     retention_cmd,
+    subjects_cmd,
 )
 from safeshare.cli._common import PROG, CliParser, Handler, run_handler
 
@@ -41,9 +43,11 @@ _REGISTRARS: Final[tuple[Callable[[Subparsers], None], ...]] = (
     registry_cmd.register,
     envelope_cmd.register,
     request_cmd.register,
+    minimize_cmd.register,
     audit_cmd.register,
     consent_cmd.register,
     retention_cmd.register,
+    subjects_cmd.register,
     demo.register,
     conformance_cmd.register,
 )
