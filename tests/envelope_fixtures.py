@@ -191,6 +191,12 @@ def expected_claims(
     iat = to_unix(NOW)
     if sealed_to is None:
         sealed_to = [net.registry.encryption_key(a, at=NOW).kid for a in to]
+    # A single recipient is bound as holder unless onward transfer is forbidden
+    # (specs/envelope.md section 9.1).
+    binding: dict[str, Any] = {}
+    if len(to) == 1 and handling.onward_transfer != "forbidden":
+        jwk = net.registry.signing_key(to[0], at=NOW).to_jwk()
+        binding = {"cnf": {"jwk": {k: jwk[k] for k in ("kty", "crv", "x")}}}
     return {
         "iss": sender,
         "aud": list(to),
@@ -205,6 +211,7 @@ def expected_claims(
         "handling": handling.model_dump(mode="json"),
         "sealed_to": list(sealed_to),
         "record": dict(record),
+        **binding,
     }
 
 

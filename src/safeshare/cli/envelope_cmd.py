@@ -78,6 +78,7 @@ from safeshare.envelope import (
     MAX_TTL,
     MESSAGE_TYPES,
     OpenedEnvelope,
+    forward,
     open_envelope,
     seal,
 )
@@ -89,6 +90,8 @@ from safeshare.errors import (
     SafeShareError,
     UsageError,
 )
+from safeshare.privacy.pseudonyms import PseudonymVault
+from safeshare.privacy.schemas import schema_by_name
 from safeshare.purpose.conditions import HandlingConditions
 from safeshare.purpose.consent import ConsentStore
 from safeshare.purpose.transfer import TransferOverride, check_transfer
@@ -227,6 +230,30 @@ def register(subparsers: Subparsers) -> None:
     )
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.add_argument(
+        "--schema",
+        metavar="NAME",
+        help=(
+            "minimize the record by this record schema's disclosure plan for --purpose: a "
+            "shipped schema ('safeshare minimize --list-schemas') or package.module:ClassName; "
+            "withheld fields travel only as undisclosed digests, pseudonymized ones as "
+            "pseudonyms of the key set's privacy secret ('safeshare minimize --explain' shows "
+            "the plan)"
+        ),
+    )
+    p.add_argument(
+        "--vault-db",
+        metavar="LOCATION",
+        help=(
+            "the pseudonym vault (SQLite path or database URL): with --schema, every pseudonym "
+            "is recorded there, encrypted, so that a re-identification request can be answered"
+        ),
+    )
+    p.add_argument(
+        "--pad",
+        action="store_true",
+        help="pad the envelope to a size bucket so that its length hides the record's",
+    )
+    p.add_argument(
         "--actor",
         metavar="ID",
         type=actor,
@@ -320,6 +347,26 @@ def register(subparsers: Subparsers) -> None:
             f"{int(DEFAULT_SKEW.total_seconds())})"
         ),
     )
+    f = p.add_argument_group(
+        "onward transfer",
+        "after opening, forward part of the record to another agency (an SD-JWT presentation "
+        "with key binding; the originator's signature stays intact): allowed only as the "
+        "originator's conditions say (forbidden, listed agencies, or a consent grant in "
+        "--consent-db), after a transfer check of the target's safeguards; recorded in "
+        "--audit-db (required)",
+    )
+    f.add_argument("--forward-to", metavar="ID", type=agency_id, help="the agency to forward to")
+    f.add_argument(
+        "--disclose",
+        metavar="FIELD",
+        action="append",
+        default=[],
+        help="a record field to pass on, e.g. full_name or last_known_address.city (repeat)",
+    )
+    f.add_argument(
+        "--forward-out", metavar="FILE", type=Path, help="write the forwarded envelope here"
+    )
+    f.add_argument("--pad", action="store_true", help="pad the forwarded envelope to a size bucket")
     p.add_argument(
         "envelope", metavar="ENVELOPE", nargs="?", help="envelope file; '-' or no argument: stdin"
     )
@@ -550,6 +597,9 @@ def _seal(args: argparse.Namespace) -> int:
     # is reported before the passphrase is asked for.
     _check_recording_options(args)
     override = _override(args)
+    if args.vault_db is not None and args.schema is None:
+        raise UsageError("--vault-db records pseudonyms: it needs --schema")
+    schema = None if args.schema is None else schema_by_name(args.schema)
     record = read_record(args.record)
     handling = None if args.handling is None else read_handling(args.handling)
     now = resolve_now(args.now)
@@ -557,6 +607,9 @@ def _seal(args: argparse.Namespace) -> int:
     sender = load_keyset(args)
     ttl = timedelta(days=args.ttl_days)
     with contextlib.ExitStack() as stack:
+        vault = None
+        if args.vault_db is not None:
+            vault = PseudonymVault(stack.enter_context(open_store(args.vault_db)))
         recorder: AuditLogRecorder | None = None
         if args.audit_db is not None:
             log = open_agency_audit_log(
@@ -579,6 +632,9 @@ def _seal(args: argparse.Namespace) -> int:
                 override=override,
                 recorder=recorder,
                 actor=args.actor,
+                pad=args.pad,
+                schema=schema,
+                vault=vault,
             )
         except (PolicyError, AgencySuspendedError) as exc:
             raise _refusal(
@@ -643,7 +699,20 @@ def _stores(
         yield replay, recorder, consents
 
 
+def _check_forward_options(args: argparse.Namespace) -> None:
+    given = [args.forward_to is not None, bool(args.disclose), args.forward_out is not None]
+    if any(given) and not all(given):
+        raise UsageError(
+            "forwarding needs --forward-to, --disclose (at least one) and --forward-out"
+        )
+    if args.forward_to is not None:
+        if args.audit_db is None:
+            raise UsageError("an onward transfer must be recorded: pass --audit-db")
+        refuse_overwrite([args.forward_out], force=False)
+
+
 def _open(args: argparse.Namespace) -> int:
+    _check_forward_options(args)
     if args.audit_db is None:
         _warn(
             "no --audit-db: this access (or its refusal) is not recorded in an audit log; "
@@ -671,6 +740,21 @@ def _open(args: argparse.Namespace) -> int:
             now=now,
             skew=timedelta(seconds=args.skew_seconds),
         )
+        forwarded = None
+        if args.forward_to is not None and recorder is not None:
+            forwarded = forward(
+                opened,
+                sender=recipient,
+                to=args.forward_to,
+                registry=registry,
+                disclose=args.disclose,
+                actor=args.actor,
+                recorder=recorder,
+                consents=consents,
+                now=now,
+                pad=args.pad,
+            )
+            fs.atomic_write(args.forward_out, forwarded)
         audit = (
             None
             if recorder is None or recorder.index is None
@@ -684,6 +768,16 @@ def _open(args: argparse.Namespace) -> int:
                 "opened_for": opened.opened_for,
                 "actor": opened.actor,
                 "audit": audit,
+                "provenance": [
+                    {
+                        "forwarder": hop.forwarder,
+                        "recipient": hop.recipient,
+                        "iat": to_unix(hop.issued_at),
+                        "jti": hop.jti,
+                        "consent": hop.consent_id,
+                    }
+                    for hop in opened.provenance
+                ],
             }
         )
     else:
@@ -694,6 +788,11 @@ def _open(args: argparse.Namespace) -> int:
         )
         lines = describe_opened(opened, recorded=recorded)
         sys.stdout.write("".join(line + "\n" for line in lines))
+    if forwarded is not None:
+        say(
+            f"Forwarded {', '.join(args.disclose)} to {args.forward_to} "
+            f"({len(forwarded)} bytes), written to {args.forward_out}"
+        )
     return 0
 
 
@@ -710,6 +809,16 @@ def describe_opened(opened: OpenedEnvelope, *, recorded: str | None = None) -> l
     rows: list[tuple[str, str]] = [
         ("issuer", f"{opened.issuer} (signature verified with the trust registry)"),
         ("audience", ", ".join(opened.audience)),
+    ]
+    rows += [
+        (
+            "forwarded",
+            f"{hop.forwarder} -> {hop.recipient} at {rfc3339(hop.issued_at)}"
+            + (f" (consent {hop.consent_id})" if hop.consent_id else ""),
+        )
+        for hop in opened.provenance
+    ]
+    rows += [
         ("type", opened.message_type),
         ("purpose", opened.purpose),
         ("legal basis", opened.legal_basis),

@@ -31,6 +31,10 @@ from safeshare.envelope._profile import (
 )
 from safeshare.errors import MalformedInputError, UsageError
 from safeshare.keys import AgencyKeySet, VerifyKey
+from safeshare.privacy.blind_index import subject_tokens
+from safeshare.privacy.plan import Minimized, plan_for
+from safeshare.privacy.pseudonyms import PseudonymVault
+from safeshare.privacy.schema import RecordSchema
 from safeshare.purpose.conditions import HandlingConditions
 from safeshare.purpose.transfer import (
     Mismatch,
@@ -38,6 +42,7 @@ from safeshare.purpose.transfer import (
     check_transfer,
     transfer_refusal,
 )
+from safeshare.purpose.vocabulary import Vocabulary
 from safeshare.registry import TrustRegistry
 
 if TYPE_CHECKING:
@@ -45,7 +50,7 @@ if TYPE_CHECKING:
 
 
 def seal(
-    record: Mapping[str, Any],
+    record: Mapping[str, Any] | RecordSchema,
     *,
     sender: AgencyKeySet,
     to: Sequence[str],
@@ -61,6 +66,9 @@ def seal(
     recorder: AccessRecorder | None = None,
     actor: str | None = None,
     pad: bool = False,
+    schema: type[RecordSchema] | None = None,
+    vocabulary: Vocabulary | None = None,
+    vault: PseudonymVault | None = None,
 ) -> bytes:
     """Seal *record* from *sender* to the agencies in *to*; return the envelope bytes.
 
@@ -99,6 +107,21 @@ def seal(
     With *pad*, the signed token is padded to a Padmé size bucket, so that
     the ciphertext's length hides the record's (section 11.2).
 
+    Minimization (``specs/minimization.md``): with *schema* (a
+    :class:`~safeshare.privacy.schema.RecordSchema`), *record* is checked
+    against it and sealed by the disclosure plan for *purpose*
+    (:func:`~safeshare.privacy.plan.plan_for`, with *vocabulary*): withheld
+    fields travel only as undisclosed digests, pseudonymized fields as keyed
+    pseudonyms of *sender*'s privacy secret for this recipient and case
+    (one recipient only), generalized fields as their coarser value, and
+    nested records member by member. Special categories that the plan
+    discloses must be declared in *handling*. With *vault*, the originator's
+    :class:`~safeshare.privacy.pseudonyms.PseudonymVault`, every pseudonym is
+    recorded there (encrypted) so that a re-identification request can be
+    answered; with *recorder* and a key set holding a privacy secret, the
+    ``seal`` entries carry the blind-index tokens of the record's subject
+    identifiers (:mod:`safeshare.privacy.blind_index`).
+
     Raises :class:`~safeshare.errors.AgencySuspendedError` and the other
     registry errors when a recipient cannot receive,
     :class:`~safeshare.errors.PolicyError` for a refused transfer, and
@@ -121,11 +144,14 @@ def seal(
         recorder=recorder,
         actor=actor,
         pad=pad,
+        schema=schema,
+        vocabulary=vocabulary,
+        vault=vault,
     )
 
 
 def seal_with_randomness(
-    record: Mapping[str, Any],
+    record: Mapping[str, Any] | RecordSchema,
     *,
     sender: AgencyKeySet,
     to: Sequence[str],
@@ -142,6 +168,9 @@ def seal_with_randomness(
     recorder: AccessRecorder | None = None,
     actor: str | None = None,
     pad: bool = False,
+    schema: type[RecordSchema] | None = None,
+    vocabulary: Vocabulary | None = None,
+    vault: PseudonymVault | None = None,
 ) -> bytes:
     """:func:`seal` with an explicit randomness source (private: test vectors only).
 
@@ -160,14 +189,33 @@ def seal_with_randomness(
         raise UsageError(f"unknown message type {message_type!r}; known: {sorted(MESSAGE_TYPES)}")
     if not timedelta(seconds=1) <= ttl <= MAX_TTL:
         raise UsageError(f"ttl must be between one second and {MAX_TTL.days} days")
-    if not isinstance(record, Mapping) or not all(isinstance(k, str) for k in record):
-        raise UsageError("a record is a mapping with string field names")
-    record_dict = dict(record)
+    handling = handling if handling is not None else HandlingConditions()
+    minimized = None
+    if schema is not None:
+        minimized = _minimize(
+            record,
+            schema,
+            sender=sender,
+            recipients=recipients,
+            purpose=purpose,
+            case_ref=case_ref,
+            handling=handling,
+            vocabulary=vocabulary,
+            vault=vault,
+        )
+        record_dict = minimized.record
+    else:
+        if vault is not None:
+            raise UsageError(
+                "vault= records pseudonyms: it needs schema= (which fields to pseudonymize)"
+            )
+        if not isinstance(record, Mapping) or not all(isinstance(k, str) for k in record):
+            raise UsageError("a record is a mapping with string field names")
+        record_dict = dict(record)
     try:
         strictjson.dumps(record_dict)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"the record must contain only JSON values: {exc}") from None
-    handling = handling if handling is not None else HandlingConditions()
     _check_recording(sender.agency, recorder, actor, override)
 
     # Fail before signing anything: our own key must be registered and valid,
@@ -187,7 +235,10 @@ def seal_with_randomness(
         )
     enc_keys = [registry.encryption_key(agency, at=now) for agency in recipients]
 
-    concealed, disclosures = sdjwt.conceal(record_dict, randbytes=randbytes, decoys=DECOYS)
+    if minimized is None:
+        concealed, disclosures = sdjwt.conceal(record_dict, randbytes=randbytes, decoys=DECOYS)
+    else:
+        concealed, disclosures = minimized.conceal(randbytes=randbytes, decoys=DECOYS)
     iat = to_unix(now)
     claims = {
         "iss": sender.agency,
@@ -233,6 +284,27 @@ def seal_with_randomness(
             f"{MAX_ENVELOPE_BYTES} bytes",
             hint="send a smaller record, or split it over several envelopes",
         )
+    subjects: tuple[str, ...] = ()
+    if (
+        recorder is not None
+        and minimized is not None
+        and minimized.subjects
+        and sender.has_privacy_secret
+    ):
+        subjects = subject_tokens(sender.privacy_secret, minimized.subjects)
+    if minimized is not None and vault is not None and minimized.pseudonymized:
+        # One transaction; if recording the seal fails afterwards, the rows name an
+        # envelope that was never released, which resolves nothing anyone holds.
+        vault.record_many(
+            sender.privacy_secret,
+            minimized.pseudonymized,
+            issuer=sender.agency,
+            recipient=recipients[0],
+            case_ref=case_ref,
+            jti=str(claims["jti"]),
+            purpose=purpose,
+            now=now,
+        )
     if recorder is not None:
         digest = hashlib.sha256(issuer_jwt.encode("ascii")).hexdigest()
         _record_seal(
@@ -247,8 +319,52 @@ def seal_with_randomness(
             mismatches=mismatches,
             override=override,
             now=now,
+            subjects=subjects,
         )
     return out
+
+
+def _minimize(
+    record: Mapping[str, Any] | RecordSchema,
+    schema: type[RecordSchema],
+    *,
+    sender: AgencyKeySet,
+    recipients: Sequence[str],
+    purpose: str,
+    case_ref: str,
+    handling: HandlingConditions,
+    vocabulary: Vocabulary | None,
+    vault: PseudonymVault | None,
+) -> Minimized:
+    """The record minimized by *schema*'s disclosure plan for *purpose* (specs/minimization.md)."""
+    plan = plan_for(schema, purpose, vocabulary=vocabulary)
+    undeclared = sorted(set(plan.special_categories_disclosed) - set(handling.special_categories))
+    if undeclared:
+        raise UsageError(
+            f"for purpose {purpose!r} the {schema.__name__} plan discloses data of special "
+            f"categories ({', '.join(undeclared)}) that the handling conditions do not declare",
+            hint="seal with HandlingConditions.for_special_categories("
+            + ", ".join(repr(c) for c in plan.special_categories_disclosed)
+            + ") (Second Additional Protocol Art. 14(4))",
+        )
+    pseudonymize: Callable[[Any], str] | None = None
+    if plan.pseudonymizes:
+        if len(recipients) != 1:
+            raise UsageError(
+                f"the {schema.__name__} plan for {purpose!r} pseudonymizes fields, and pseudonyms "
+                "are made for one recipient: seal one envelope per recipient"
+            )
+        secret = sender.privacy_secret
+        recipient = recipients[0]
+
+        def pseudonymize(value: Any) -> str:
+            return secret.pseudonym(
+                value, issuer=sender.agency, recipient=recipient, case_ref=case_ref
+            )
+
+    if vault is not None and not isinstance(vault, PseudonymVault):
+        raise UsageError("vault must be a safeshare.privacy.pseudonyms.PseudonymVault")
+    return plan.apply(record, pseudonymize=pseudonymize)
 
 
 def holder_binding(key: VerifyKey) -> dict[str, Any]:
@@ -375,6 +491,7 @@ def _record_seal(
     mismatches: Sequence[Mismatch],
     override: TransferOverride | None,
     now: datetime,
+    subjects: tuple[str, ...] = (),
 ) -> None:
     """One ``override`` entry per overridden recipient, then one ``seal`` entry per recipient."""
     time = to_unix(now)
@@ -393,6 +510,7 @@ def _record_seal(
             purpose=purpose,
             outcome="success",
             reason=_clip(reason),
+            subjects=subjects if action == "seal" else (),
         )
 
     overridden = dict.fromkeys(m.recipient for m in mismatches)
