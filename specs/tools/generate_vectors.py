@@ -13,7 +13,10 @@ Each case below is a small function registered with :func:`case`; its
 description says what is wrong and which rule rejects it (sections of
 ``specs/envelope.md`` unless another document is named). Valid cases are built
 with ``seal_with_randomness``; hostile ones by hand from the low-level pieces
-(``jws``, ``sdjwt``, ``jwe`` and ``vectors_lib``), then mutated.
+(``jws``, ``sdjwt``, ``jwe`` and ``vectors_lib``), then mutated. Forwarded
+envelopes (section 9) run the chain through the library (``open_envelope``,
+``issue_grant``, ``forward_with_randomness``); their hostile cases then change
+the last recipient's plaintext, re-sign the hop and encrypt it again.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ import functools
 import hashlib
 import json
 import sys
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -41,13 +45,20 @@ if str(_ROOT) not in sys.path:  # run as a script: make ``specs.tools`` importab
 from safeshare import _testnet  # noqa: E402
 from safeshare._internal import strictjson  # noqa: E402
 from safeshare._internal.b64 import b64u_decode, b64u_encode  # noqa: E402
+from safeshare._internal.clock import to_unix  # noqa: E402
 from safeshare._jose import jwe, sdjwt  # noqa: E402
 from safeshare._testnet import TestNetwork  # noqa: E402
+from safeshare.audit.recorder import MemoryRecorder  # noqa: E402
+from safeshare.envelope._forward import forward_with_randomness  # noqa: E402
+from safeshare.envelope._open import OpenedEnvelope, open_envelope  # noqa: E402
+from safeshare.envelope._padding import padme  # noqa: E402
 from safeshare.envelope._profile import ENVELOPE_TYP, SD_JWT_TYP  # noqa: E402
-from safeshare.envelope._seal import seal_with_randomness  # noqa: E402
+from safeshare.envelope._seal import holder_binding, seal_with_randomness  # noqa: E402
 from safeshare.keys import SECRET_KEY_ACCESS, AgencyKeySet, EncryptionKey, VerifyKey  # noqa: E402
 from safeshare.purpose.conditions import Evaluation, HandlingConditions, Retention  # noqa: E402
+from safeshare.purpose.consent import ConsentStore, issue_grant  # noqa: E402
 from safeshare.registry import RegistryDocument, TrustRegistry  # noqa: E402
+from safeshare.storage import ReplayCache, open_store  # noqa: E402
 from specs.tools import vectors_lib as lib  # noqa: E402
 from specs.tools._files import write_or_check  # noqa: E402
 from specs.tools.vectors_lib import (  # noqa: E402
@@ -238,6 +249,8 @@ class Case:
         for prefix, category in (
             ("valid-policy-", "policy"),
             ("invalid-policy-", "policy"),
+            ("valid-forward-", "forward"),
+            ("invalid-forward-", "forward"),
             ("valid-", "valid"),
             ("invalid-jose-", "jose"),
             ("invalid-sd-jwt-", "sd-jwt"),
@@ -2515,6 +2528,1126 @@ def _policy_ack_altered(ctx: Ctx) -> Built:
 )
 def _expired_and_incompatible(ctx: Ctx) -> Built:
     return Built(ctx.seal(offset=-timedelta(days=8)), open=Open(purpose="intelligence_analysis"))
+
+
+# =====================================================================================
+# Forwarding: onward transfer with key binding (section 9), opened by the last recipient
+# =====================================================================================
+
+#: When XA-NPOL seals the envelope a forwarding case starts from (relative to NOW).
+FORWARD_SEALED: Final = timedelta(hours=-4)
+#: When the hop of a one-hop case is made (relative to NOW); the recipient opens at NOW.
+ONE_HOP: Final = timedelta(hours=-2)
+#: The record fields a hop passes on unless the case says otherwise (two of the four).
+FORWARDED: Final = ("subject", "offence")
+#: What the recipient of a hop that passes on FORWARDED sees of the record.
+FORWARDED_RECORD: Final[dict[str, Any]] = {name: RECORD[name] for name in FORWARDED}
+#: A holder opens its envelope this long before it forwards (unless the hop says when)...
+OPENED_BEFORE: Final = timedelta(minutes=10)
+#: ... and XA-NPOL signs the consent grant for the hop this long before it.
+CONSENT_BEFORE: Final = timedelta(minutes=5)
+#: The lifetime of the consent grants of the forwarding cases.
+CONSENT_VALID: Final = timedelta(days=30)
+#: Conditions that allow onward transfer to XC-CUST only, without consent.
+LISTED_XC: Final = HandlingConditions(onward_transfer="allowed_to_listed", onward_allowed_to=[XC])
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One onward transfer: the holder opens its envelope, files XA-NPOL's consent
+    grant for this hop (if *consent*), and forwards *disclose* to *to* at ``NOW + at``
+    with ``forward_with_randomness``."""
+
+    to: str
+    at: timedelta = ONE_HOP
+    disclose: tuple[str, ...] = FORWARDED
+    consent: bool = True
+    ttl: timedelta = timedelta(days=7)
+    pad: bool = False
+    opened_at: timedelta | None = None
+    """When the holder opens its envelope (default: OPENED_BEFORE before *at*)."""
+    consent_at: timedelta | None = None
+    """When XA-NPOL signs (and the holder files) the grant (default: CONSENT_BEFORE before
+    *at*)."""
+
+
+@dataclass(frozen=True)
+class Forwarded:
+    """A chain XA-NPOL -> XB-PROS -> ... made by the library, with its pieces."""
+
+    net: TestNetwork
+    direct: bytes
+    """The envelope XA-NPOL sealed to XB-PROS."""
+    envelopes: tuple[bytes, ...]
+    """The envelope of each hop, oldest first."""
+    recipients: tuple[str, ...]
+    opened: tuple[OpenedEnvelope, ...]
+    """What each forwarder opened before it forwarded (XB-PROS's open first)."""
+
+    @property
+    def envelope(self) -> bytes:
+        return self.envelopes[-1]
+
+    @property
+    def recipient(self) -> str:
+        return self.recipients[-1]
+
+
+def _forward_chain(
+    ctx: Ctx,
+    hops: Sequence[Hop],
+    *,
+    handling: HandlingConditions | None = None,
+    sealed: timedelta = FORWARD_SEALED,
+    ttl: timedelta = timedelta(days=7),
+    direct: bytes | None = None,
+    net: TestNetwork | None = None,
+    tag: str = "",
+) -> Forwarded:
+    """Seal to XB-PROS (unless *direct* is given), then run *hops* through the library.
+
+    Every holder opens with an SQLite replay cache and consent store in a temporary
+    directory (state only: nothing of it reaches the vector) and records its forward in
+    a MemoryRecorder. Randomness: the seal draws from ``<id>/seal``, XA-NPOL's grant for
+    hop *n* from ``<id>/<tag>grant/<n>``, the hop from ``<id>/<tag>hop/<n>``; so two
+    calls with different tags forward the same direct envelope twice.
+    """
+    net = net or ctx.net
+    if direct is None:
+        direct = ctx.seal(
+            offset=sealed, ttl=ttl, handling=handling, net=net, rand=ctx.random("seal")
+        )
+    envelopes: list[bytes] = []
+    opened: list[OpenedEnvelope] = []
+    holder, envelope = XB, direct
+    with tempfile.TemporaryDirectory() as tmp:
+        for number, hop in enumerate(hops, start=1):
+            at = NOW + hop.at
+            opened_at = at - OPENED_BEFORE if hop.opened_at is None else NOW + hop.opened_at
+            consent_at = at - CONSENT_BEFORE if hop.consent_at is None else NOW + hop.consent_at
+            with open_store(Path(tmp) / f"{holder}.sqlite3") as store:
+                here = open_envelope(
+                    envelope,
+                    recipient=net.keysets[holder],
+                    registry=net.registry,
+                    replay=ReplayCache(store),
+                    purpose=PURPOSE,
+                    actor=ACTOR,
+                    recorder=None,
+                    now=opened_at,
+                )
+                consents = ConsentStore(store)
+                if hop.consent:
+                    token = _grant(
+                        ctx,
+                        here,
+                        holder=holder,
+                        to=hop.to,
+                        at=consent_at,
+                        label=f"{tag}grant/{number}",
+                        net=net,
+                    )
+                    consents.add(token, registry=net.registry, now=consent_at)
+                envelope = forward_with_randomness(
+                    here,
+                    sender=net.keysets[holder],
+                    to=hop.to,
+                    registry=net.registry,
+                    disclose=hop.disclose,
+                    actor=ACTOR,
+                    recorder=MemoryRecorder(),
+                    consents=consents,
+                    ttl=hop.ttl,
+                    now=at,
+                    pad=hop.pad,
+                    randbytes=ctx.random(f"{tag}hop/{number}"),
+                )
+            opened.append(here)
+            envelopes.append(envelope)
+            holder = hop.to
+    return Forwarded(net, direct, tuple(envelopes), tuple(h.to for h in hops), tuple(opened))
+
+
+def _grant(
+    ctx: Ctx,
+    opened: OpenedEnvelope,
+    *,
+    holder: str,
+    to: str,
+    at: datetime,
+    label: str,
+    originator: str = XA,
+    valid_for: timedelta = CONSENT_VALID,
+    net: TestNetwork | None = None,
+    purpose: str | None = None,
+) -> str:
+    """A consent grant of *originator* to *holder* for the onward transfer of *opened*
+    to *to* (or, with *purpose*, for that purpose), issued at *at*."""
+    net = net or ctx.net
+    return issue_grant(
+        originator=net.keysets[originator],
+        holder=holder,
+        envelope_jti=opened.jti,
+        envelope_digest=opened.digest,
+        scope="purpose" if purpose else "onward_transfer",
+        purpose=purpose,
+        onward_recipient=None if purpose else to,
+        valid_for=valid_for,
+        now=at,
+        _randbytes=ctx.random(label),
+    )
+
+
+@dataclass
+class Presented:
+    """A forwarded SD-JWT taken apart, to change and put back together."""
+
+    issuer_jwt: str
+    disclosures: list[str]
+    kb_jwt: str
+
+    @property
+    def claims(self) -> dict[str, Any]:
+        """The last hop's claims (a fresh copy, in signed order)."""
+        return lib.hop_claims(self.kb_jwt)
+
+    def presentation(self) -> str:
+        return lib.join_sd_jwt(self.issuer_jwt, self.disclosures)
+
+    def token(self) -> str:
+        return lib.join_sd_jwt(self.issuer_jwt, self.disclosures, self.kb_jwt)
+
+
+def _presented(ctx: Ctx, fw: Forwarded) -> Presented:
+    """What the last recipient of *fw* decrypts."""
+    token = lib.decrypt(lib.loads(fw.envelope), fw.net.keysets[fw.recipient]).decode("ascii")
+    issuer_jwt, disclosures, kb_jwt = sdjwt.split(token)
+    assert kb_jwt is not None
+    return Presented(issuer_jwt, disclosures, kb_jwt)
+
+
+def _encrypt_to(ctx: Ctx, agency: str, token: str, net: TestNetwork | None = None) -> bytes:
+    """*token* encrypted to *agency* exactly as ``forward`` encrypts (section 9.2 step 4)."""
+    key = (net or ctx.net).registry.encryption_key(agency, at=NOW)
+    return lib.dumps(
+        jwe.encrypt(
+            token.encode("ascii"),
+            [key],
+            typ=ENVELOPE_TYP,
+            cty=SD_JWT_TYP,
+            randbytes=ctx.random("reencrypt"),
+        )
+    )
+
+
+def _resigned(ctx: Ctx, fw: Forwarded, signer: str | None = None, **changes: Any) -> Built:
+    """The last hop of *fw* with *changes* to its claims (``None`` deletes a member),
+    signed again by *signer*'s key (default: the forwarder's, the bound one) and
+    encrypted to the same recipient."""
+    parts = _presented(ctx, fw)
+    claims = lib.changed(parts.claims, **changes)
+    forwarder = signer or claims.get("iss", XB)
+    parts.kb_jwt = lib.sign_hop(claims, fw.net.keysets[forwarder].signing_key)
+    return Built(_encrypt_to(ctx, fw.recipient, parts.token()), recipient=fw.recipient)
+
+
+def _with_disclosures(ctx: Ctx, fw: Forwarded, disclosures: Sequence[str]) -> Built:
+    """*fw*'s last envelope with other disclosures, the hop unchanged (not re-signed)."""
+    parts = _presented(ctx, fw)
+    parts.disclosures = list(disclosures)
+    return Built(_encrypt_to(ctx, fw.recipient, parts.token()), recipient=fw.recipient)
+
+
+def _hand_hop(
+    ctx: Ctx,
+    net: TestNetwork,
+    presentation: str,
+    *,
+    iss: str,
+    aud: str,
+    at: datetime,
+    label: str,
+    bind: bool = True,
+    consent: str | None = None,
+    prev: str | None = None,
+) -> str:
+    """A Key Binding JWT made by hand as ``forward`` makes it (section 9.2 step 3),
+    for hops the library refuses to make; signed by *iss*'s current signing key."""
+    rand = ctx.random(label)
+    _, disclosures, _ = sdjwt.split(presentation)
+    iat = to_unix(at)
+    claims: dict[str, Any] = {
+        "iss": iss,
+        "aud": aud,
+        "iat": iat,
+        "exp": iat + int(timedelta(days=7).total_seconds()),
+        "jti": b64u_encode(rand(16)),
+        "nonce": b64u_encode(rand(16)),
+        "sd_hash": sdjwt.sd_hash(presentation),
+        "sealed_to": [net.registry.encryption_key(aud, at=at).kid],
+        "disclosed": sorted(sdjwt.digest_of(d) for d in disclosures),
+    }
+    if bind:
+        claims["cnf"] = holder_binding(net.registry.signing_key(aud, at=at))
+    if consent is not None:
+        claims["consent"] = consent
+    if prev is not None:
+        claims["prev"] = prev
+    return lib.sign_hop(claims, net.keysets[iss].signing_key)
+
+
+def _one_hop(ctx: Ctx, **hop: Any) -> Forwarded:
+    """The standard chain: XA-NPOL -> XB-PROS (sealed at NOW - 4 h, consent required),
+    XB-PROS -> XC-CUST at NOW - 2 h passing on 'subject' and 'offence'."""
+    return _forward_chain(ctx, [Hop(XC, **hop)])
+
+
+def _fwd_valid(ctx: Ctx, fw: Forwarded, record: Mapping[str, Any], **kwargs: Any) -> Built:
+    return ctx.valid(fw.envelope, record, recipient=fw.recipient, **kwargs)
+
+
+# -- valid forwarded envelopes ---------------------------------------------------------------
+
+
+@case(
+    "valid-forward-one-hop-with-consent",
+    VALID,
+    """XA-NPOL seals the standard record to XB-PROS alone four hours before now, under the
+    default conditions (onward_transfer with_prior_authorisation), so the token binds
+    XB-PROS's signing key in cnf (section 9.1). XB-PROS opens it, files XA-NPOL's consent
+    grant for the onward transfer of exactly this envelope to XC-CUST, and two hours
+    before now forwards 'subject' and 'offence' to XC-CUST (section 9.2): the presentation
+    carries only those two disclosures and a KB-JWT with the grant. XC-CUST opens it
+    (section 9.3): the claims are XA-NPOL's and the record has the two fields only.""",
+)
+def _fwd_one_hop(ctx: Ctx) -> Built:
+    return _fwd_valid(ctx, _one_hop(ctx), FORWARDED_RECORD)
+
+
+@case(
+    "valid-forward-allowed-to-listed",
+    VALID,
+    """The conditions are onward_transfer allowed_to_listed with onward_allowed_to
+    [XC-CUST]: XB-PROS forwards 'subject' and 'offence' to XC-CUST without any consent
+    grant; the hop has no 'consent' member (section 9.2 step 3; section 9.3 rule 5
+    'allowed_to_listed requires aud to be listed').""",
+)
+def _fwd_listed(ctx: Ctx) -> Built:
+    fw = _forward_chain(ctx, [Hop(XC, consent=False)], handling=LISTED_XC)
+    return _fwd_valid(ctx, fw, FORWARDED_RECORD)
+
+
+@case(
+    "valid-forward-two-hops-with-consent",
+    VALID,
+    """A -> B -> C -> D: XB-PROS forwards 'subject', 'offence' and 'account' to XC-CUST three
+    hours before now with XA-NPOL's consent; XC-CUST opens it and, with a second consent
+    grant of XA-NPOL (holder XC-CUST, onward recipient XD-FIU), forwards 'subject' and
+    'offence' to XD-FIU an hour before now. The second hop carries the first in 'prev'
+    and narrows 'disclosed'; XD-FIU verifies both hops oldest first (section 9.3).""",
+)
+def _fwd_two_hops(ctx: Ctx) -> Built:
+    fw = _forward_chain(
+        ctx,
+        [
+            Hop(XC, at=timedelta(hours=-3), disclose=("subject", "offence", "account")),
+            Hop(XD, at=timedelta(hours=-1)),
+        ],
+    )
+    return _fwd_valid(ctx, fw, FORWARDED_RECORD)
+
+
+FOUR_HOPS: Final = (
+    Hop(EXTRA_AGENCIES[0], at=timedelta(hours=-5)),
+    Hop(EXTRA_AGENCIES[1], at=timedelta(hours=-4)),
+    Hop(EXTRA_AGENCIES[2], at=timedelta(hours=-3)),
+    Hop(XC, at=timedelta(hours=-2)),
+)
+
+
+def _four_hops(ctx: Ctx) -> Forwarded:
+    """XB-PROS -> XE-AG01 -> XE-AG02 -> XE-AG03 -> XC-CUST, consent at each hop."""
+    return _forward_chain(ctx, FOUR_HOPS, sealed=timedelta(hours=-6), net=big_network())
+
+
+@case(
+    "valid-forward-four-hops",
+    VALID,
+    """The longest chain the profile allows (MAX_HOPS = 4, section 9.2 step 1): XB-PROS ->
+    XE-AG01 -> XE-AG02 -> XE-AG03 -> XC-CUST, an hour apart, each hop with its own consent
+    grant of XA-NPOL, in the registry of 33 agencies (as valid-32-recipients). XC-CUST
+    unnests four hops through 'prev' and verifies each (section 9.3).""",
+)
+def _fwd_four_hops(ctx: Ctx) -> Built:
+    return _fwd_valid(ctx, _four_hops(ctx), FORWARDED_RECORD, registry=big_network().signed)
+
+
+@case(
+    "valid-forward-padded",
+    VALID,
+    """XB-PROS forwards with pad=True: the KB-JWT carries a 'pad' claim of '0's (section 9.2
+    step 3) that puts the forwarded SD-JWT on its Padmé bucket (section 11.2). The
+    recipient accepts 'pad' and ignores its content.""",
+)
+def _fwd_padded(ctx: Ctx) -> Built:
+    fw = _one_hop(ctx, pad=True)
+    parts = _presented(ctx, fw)
+    length = len(parts.token())
+    if "pad" not in parts.claims or padme(length) - length > 1:
+        raise AssertionError("the padded forward is not on its bucket")
+    return _fwd_valid(ctx, fw, FORWARDED_RECORD)
+
+
+@case(
+    "valid-forward-single-field",
+    VALID,
+    """XB-PROS passes on one field of the four it received ('offence'): the presentation has
+    one disclosure and 'disclosed' one digest; the three others stay undisclosed digests
+    in the originator's signed record (section 9.2 step 2).""",
+)
+def _fwd_single(ctx: Ctx) -> Built:
+    fw = _one_hop(ctx, disclose=("offence",))
+    return _fwd_valid(ctx, fw, {"offence": RECORD["offence"]})
+
+
+@case(
+    "valid-forward-nested-field",
+    VALID,
+    """XA-NPOL conceals 'subject' and, recursively, each of its members (as
+    valid-recursive-disclosures, with cnf as seal adds it). XB-PROS passes on
+    'subject.family_name' only: the presentation carries the disclosure of 'subject' (the
+    object that contains the field) and that of 'family_name', nothing else (section 9.2
+    step 2). The record is {"subject": {"family_name": ...}}.""",
+)
+def _fwd_nested(ctx: Ctx) -> Built:
+    spec: sdjwt.SdSpec = {"subject": sdjwt.Sd({})}
+    rand = ctx.random("seal")
+    draft = lib.build_draft(ctx.net, rand, record=RECORD, sd=spec, iat=NOW + FORWARD_SEALED)
+    lib.bind_holder(draft, ctx.net)
+    direct = as_bytes(lib.encrypt_draft(draft, rand))
+    fw = _forward_chain(ctx, [Hop(XC, disclose=("subject.family_name",))], direct=direct)
+    return _fwd_valid(ctx, fw, {"subject": {"family_name": RECORD["subject"]["family_name"]}})
+
+
+@case(
+    "valid-forward-opened-after-originator-exp",
+    VALID,
+    """XA-NPOL's envelope lives one day and expired a day ago; XB-PROS forwarded it an hour
+    before that, for seven days. XC-CUST opens it now: data is forwarded only within the
+    originator's exp, but the recipient may open the result later (section 9.2 step 1);
+    the lifetime check of the Issuer-signed JWT is replaced by the chain's (section 9.3).""",
+)
+def _fwd_after_exp(ctx: Ctx) -> Built:
+    fw = _forward_chain(
+        ctx,
+        [Hop(XC, at=timedelta(days=-1, hours=-1))],
+        sealed=timedelta(days=-2),
+        ttl=timedelta(days=1),
+    )
+    return _fwd_valid(ctx, fw, FORWARDED_RECORD)
+
+
+@case(
+    "valid-forward-hop-iat-is-now-plus-skew",
+    VALID,
+    """XB-PROS's clock is ahead: its hop is issued at now + skew, the latest the last hop's
+    iat may be ('its iat not after now plus skew', section 9.3).""",
+)
+def _fwd_iat_bound(ctx: Ctx) -> Built:
+    return _fwd_valid(ctx, _one_hop(ctx, at=timedelta(seconds=SKEW)), FORWARDED_RECORD)
+
+
+@case(
+    "valid-forward-hop-now-is-exp-plus-skew-minus-1s",
+    VALID,
+    """The hop was made two hours ago with a lifetime that ends skew - 1 s before now:
+    now = exp + skew - 1 s, the last second in which the last hop is valid ('before its
+    exp plus skew', section 9.3).""",
+)
+def _fwd_exp_bound(ctx: Ctx) -> Built:
+    ttl = -ONE_HOP - timedelta(seconds=SKEW - 1)
+    return _fwd_valid(ctx, _one_hop(ctx, ttl=ttl), FORWARDED_RECORD)
+
+
+@case(
+    "valid-forward-second-forward-of-same-envelope",
+    VALID,
+    """XB-PROS forwards the same fields of the same envelope to XC-CUST twice (two hops
+    with their own jti). XC-CUST opens the first (previously_opened), then the second:
+    the replay key of a forwarded envelope is (last hop iss, last hop jti), not the
+    originator's (section 9.3, step 12).""",
+)
+def _fwd_twice(ctx: Ctx) -> Built:
+    first = _forward_chain(ctx, [Hop(XC, at=timedelta(hours=-3))], tag="first/")
+    second = _one_hop(ctx)
+    if first.direct != second.direct:
+        raise AssertionError("both forwards must start from the same envelope")
+    return replace(_fwd_valid(ctx, second, FORWARDED_RECORD), previously_opened=(first.envelope,))
+
+
+# -- tampering with the presentation after binding (section 9.3, last hop) ---------------
+
+
+@case(
+    "invalid-forward-disclosure-added",
+    VERIFICATION_FAILED,
+    """XB-PROS forwarded 'offence' only; the 'subject' disclosure XB-PROS received (genuine,
+    referenced by the originator's _sd) is appended after binding. The KB-JWT is
+    unchanged: sd_hash no longer matches the presentation and 'disclosed' does not list the
+    extra disclosure (section 9.3: 'a disclosure added, removed or reordered after
+    binding').""",
+)
+def _fwd_added(ctx: Ctx) -> Built:
+    fw = _one_hop(ctx, disclose=("offence",))
+    parts = _presented(ctx, fw)
+    _, received, _ = sdjwt.split(fw.opened[0].presentation)
+    extra = [d for d in received if _name_of(d) == "subject"]
+    return _with_disclosures(ctx, fw, [*parts.disclosures, *extra])
+
+
+@case(
+    "invalid-forward-disclosure-removed",
+    VERIFICATION_FAILED,
+    """XB-PROS forwarded 'subject' and 'offence'; the 'offence' disclosure is removed after
+    binding, the KB-JWT unchanged: sd_hash does not match (section 9.3).""",
+)
+def _fwd_removed(ctx: Ctx) -> Built:
+    fw = _one_hop(ctx)
+    kept = [d for d in _presented(ctx, fw).disclosures if _name_of(d) != "offence"]
+    return _with_disclosures(ctx, fw, kept)
+
+
+@case(
+    "invalid-forward-disclosures-reordered",
+    VERIFICATION_FAILED,
+    """The two forwarded disclosures are swapped after binding, the KB-JWT unchanged: the
+    set of digests is the one 'disclosed' lists, but sd_hash covers the presentation as
+    received, order included (section 9.3; RFC 9901 section 4.3.1).""",
+)
+def _fwd_reordered(ctx: Ctx) -> Built:
+    fw = _one_hop(ctx)
+    return _with_disclosures(ctx, fw, list(reversed(_presented(ctx, fw).disclosures)))
+
+
+@case(
+    "invalid-forward-kb-jwt-stripped",
+    VERIFICATION_FAILED,
+    """The KB-JWT is removed: XC-CUST receives '<Issuer-signed JWT>~<D1>~<D2>~', a direct
+    envelope of XA-NPOL, whose aud is [XB-PROS]: it is not addressed to XC-CUST (section 6.2
+    step 9, verification_failed; section 9.3 applies only to an SD-JWT with a KB-JWT).""",
+)
+def _fwd_stripped(ctx: Ctx) -> Built:
+    fw = _one_hop(ctx)
+    parts = _presented(ctx, fw)
+    return Built(_encrypt_to(ctx, XC, parts.presentation()), recipient=XC)
+
+
+@case(
+    "invalid-forward-wrong-audience",
+    VERIFICATION_FAILED,
+    """XB-PROS's genuine forward to XC-CUST, decrypted by XC-CUST and encrypted unchanged to
+    XD-FIU, which opens it: the last hop's aud is XC-CUST, not the recipient (section 9.3
+    'aud is the recipient').""",
+)
+def _fwd_wrong_aud(ctx: Ctx) -> Built:
+    parts = _presented(ctx, _one_hop(ctx))
+    return Built(_encrypt_to(ctx, XD, parts.token()), recipient=XD)
+
+
+@case(
+    "invalid-forward-sealed-to-other-key",
+    VERIFICATION_FAILED,
+    """The hop's sealed_to names XD-FIU's encryption key (re-signed by XB-PROS) while the
+    envelope is encrypted to XC-CUST, the hop's aud: 'its key is in sealed_to' fails
+    (section 9.3, last hop; surreptitious forwarding).""",
+)
+def _fwd_sealed_to(ctx: Ctx) -> Built:
+    return _resigned(ctx, _one_hop(ctx), sealed_to=[ctx.enc_key(XD).kid])
+
+
+# -- the hop's signature and signer (section 9.3 rule 1) --------------------------------
+
+
+@case(
+    "invalid-forward-hop-signed-by-other-key",
+    VERIFICATION_FAILED,
+    """The hop (iss XB-PROS, claims unchanged) is signed by XD-FIU's registered signing key,
+    not by the key the originator's cnf binds: rule 1 of section 9.3 ('its signature
+    verifies with the key the previous link bound').""",
+)
+def _fwd_other_key(ctx: Ctx) -> Built:
+    return _resigned(ctx, _one_hop(ctx), signer=XD)
+
+
+@case(
+    "invalid-forward-hop-iss-other-agency",
+    VERIFICATION_FAILED,
+    """The hop is signed with the bound key (XB-PROS's) but its iss is XD-FIU: rule 1 of
+    section 9.3 ('the hop's iss is the current holder', here aud[0] of the Issuer-signed
+    JWT, XB-PROS).""",
+)
+def _fwd_other_iss(ctx: Ctx) -> Built:
+    return _resigned(ctx, _one_hop(ctx), signer=XB, iss=XD)
+
+
+@case(
+    "invalid-forward-hop-modified-after-signing",
+    VERIFICATION_FAILED,
+    """The hop's exp is moved a day later after XB-PROS signed it (payload re-encoded, the
+    signature kept): the signature does not verify (section 9.3 rule 1).""",
+)
+def _fwd_modified(ctx: Ctx) -> Built:
+    fw = _one_hop(ctx)
+    parts = _presented(ctx, fw)
+    claims = parts.claims
+    claims["exp"] += 86400
+    header_b64, _, signature_b64 = parts.kb_jwt.split(".")
+    parts.kb_jwt = f"{header_b64}.{lib.b64json(claims)}.{signature_b64}"
+    return Built(_encrypt_to(ctx, XC, parts.token()), recipient=XC)
+
+
+@case(
+    "invalid-forward-hop-key-revoked",
+    "key_revoked",
+    """The registry says XB-PROS's signing key (the bound one) was revoked an hour before the
+    hop's iat, after the envelope was sealed: the hop's key is looked up for its iss at the
+    hop's iat (section 9.3 rule 1, 'or the registry error'; registry.md section 3).""",
+)
+def _fwd_key_revoked(ctx: Ctx) -> Built:
+    kid = ctx.keys(XB).signing_key.kid
+    registry = ctx.registry(
+        lambda doc: doc.with_revoked_key(
+            XB, kid, at=NOW + ONE_HOP - timedelta(hours=1), reason="key compromise"
+        )
+    )
+    return replace(Built(_one_hop(ctx).envelope, recipient=XC), registry=registry)
+
+
+@case(
+    "invalid-forward-forwarder-suspended",
+    "agency_suspended",
+    """The registry says XB-PROS, the forwarder, was suspended half an hour before its hop
+    (after the envelope was sealed to it): its key is looked up for iss at the hop's iat,
+    and a suspended agency's keys do not verify (section 9.3 rule 1, 'or the registry
+    error'; section 6.2 step 7; registry.md section 3).""",
+)
+def _fwd_forwarder_suspended(ctx: Ctx) -> Built:
+    registry = ctx.registry(
+        lambda doc: doc.with_suspension(
+            XB, at=NOW + ONE_HOP - timedelta(minutes=30), reason="under review"
+        )
+    )
+    return Built(_one_hop(ctx).envelope, recipient=XC, registry=registry)
+
+
+@case(
+    "invalid-forward-first-hop-binds-no-key",
+    VERIFICATION_FAILED,
+    """A -> B -> C -> D where XB-PROS's hop to XC-CUST is re-signed without cnf (and XC-CUST's
+    hop re-signed with that hop in prev): XC-CUST holds no bound key, so its hop cannot be
+    verified (section 9.3 rule 1, 'the key the previous link bound').""",
+)
+def _fwd_no_binding(ctx: Ctx) -> Built:
+    fw = _forward_chain(ctx, [Hop(XC, at=timedelta(hours=-3)), Hop(XD, at=timedelta(hours=-1))])
+    parts = _presented(ctx, fw)
+    first = lib.changed(lib.hop_claims(parts.claims["prev"]), cnf=None)
+    prev = lib.sign_hop(first, ctx.keys(XB).signing_key)
+    return _resigned(ctx, fw, prev=prev)
+
+
+# -- hop times (section 9.3 rule 2, and the last hop) ------------------------------------
+
+
+@case(
+    "invalid-forward-hop-exp-before-iat",
+    MALFORMED,
+    """The hop's exp is an hour before its iat (re-signed by XB-PROS): 'exp after iat'
+    (section 9.3 rule 2, malformed).""",
+)
+def _fwd_exp_before(ctx: Ctx) -> Built:
+    iat = to_unix(NOW + ONE_HOP)
+    return _resigned(ctx, _one_hop(ctx), exp=iat - 3600)
+
+
+@case(
+    "invalid-forward-hop-lifetime-over-90-days",
+    MALFORMED,
+    """The hop's exp is 90 days and 1 s after its iat (re-signed by XB-PROS): 'at most 90
+    days later' (section 9.3 rule 2, malformed).""",
+)
+def _fwd_over_90(ctx: Ctx) -> Built:
+    iat = to_unix(NOW + ONE_HOP)
+    return _resigned(ctx, _one_hop(ctx), exp=iat + 90 * 86400 + 1)
+
+
+@case(
+    "invalid-forward-hop-before-previous-iat",
+    VERIFICATION_FAILED,
+    """The hop's iat is skew + 1 s before the originator's iat (re-signed by XB-PROS, exp
+    seven days later): 'iat not before the previous link's iat minus skew' (section 9.3
+    rule 2, verification_failed): data cannot be forwarded before it arrived.""",
+)
+def _fwd_before_previous(ctx: Ctx) -> Built:
+    iat = to_unix(NOW + FORWARD_SEALED) - SKEW - 1
+    return _resigned(ctx, _one_hop(ctx), iat=iat, exp=iat + 7 * 86400)
+
+
+@case(
+    "invalid-forward-second-hop-before-first",
+    VERIFICATION_FAILED,
+    """A -> B -> C -> D: XB-PROS forwarded to XC-CUST three hours before now; XC-CUST's hop to
+    XD-FIU (its consent grant signed ten minutes after the seal) is re-signed with iat =
+    the first hop's iat - skew - 1 s (exp seven days later): 'iat not before the previous
+    link's iat minus skew' (section 9.3 rule 2, verification_failed).""",
+)
+def _fwd_second_before_first(ctx: Ctx) -> Built:
+    first_at = timedelta(hours=-3)
+    fw = _forward_chain(
+        ctx,
+        [
+            Hop(XC, at=first_at),
+            Hop(XD, at=timedelta(hours=-1), consent_at=FORWARD_SEALED + timedelta(minutes=10)),
+        ],
+    )
+    iat = to_unix(NOW + first_at) - SKEW - 1
+    return _resigned(ctx, fw, iat=iat, exp=iat + 7 * 86400)
+
+
+@case(
+    "invalid-forward-hop-after-originator-exp",
+    "expired",
+    """XA-NPOL's envelope lived one day and expired a day ago. The hop XB-PROS made within
+    that lifetime is re-signed with iat = the originator's exp + skew (exp seven days
+    later): 'before ... the originator's exp, plus skew' (section 9.3 rule 2, expired).
+    Data is forwarded only while the originator's envelope is valid (section 9.2 step 1).""",
+)
+def _fwd_after_originator(ctx: Ctx) -> Built:
+    fw = _forward_chain(
+        ctx,
+        [Hop(XC, at=timedelta(days=-1, hours=-1))],
+        sealed=timedelta(days=-2),
+        ttl=timedelta(days=1),
+    )
+    iat = to_unix(NOW - timedelta(days=1)) + SKEW
+    return _resigned(ctx, fw, iat=iat, exp=iat + 7 * 86400)
+
+
+@case(
+    "invalid-forward-second-hop-after-first-expired",
+    "expired",
+    """A -> B -> C -> D: XB-PROS's hop to XC-CUST lives one hour and ends two hours before
+    now; XC-CUST opened it in time, and a second hop to XD-FIU is made by hand an hour
+    before now, after that hop's exp (forward() refuses it: section 9.2 step 1; the
+    originator's envelope is still valid). XD-FIU rejects the second hop: 'before both the
+    previous link's exp and the originator's exp, plus skew' (section 9.3 rule 2,
+    expired).""",
+)
+def _fwd_after_previous_exp(ctx: Ctx) -> Built:
+    fw = _forward_chain(ctx, [Hop(XC, at=timedelta(hours=-3), ttl=timedelta(hours=1))])
+    parts = _presented(ctx, fw)
+    with tempfile.TemporaryDirectory() as tmp, open_store(Path(tmp) / "xc.sqlite3") as store:
+        at_c = open_envelope(
+            fw.envelope,
+            recipient=ctx.net.keysets[XC],
+            registry=ctx.net.registry,
+            replay=ReplayCache(store),
+            purpose=PURPOSE,
+            actor=ACTOR,
+            recorder=None,
+            now=NOW - timedelta(hours=2, minutes=30),
+        )
+    at = NOW - timedelta(hours=1)
+    grant = _grant(ctx, at_c, holder=XC, to=XD, at=at - CONSENT_BEFORE, label="grant/2")
+    presentation = parts.presentation()
+    kb_jwt = _hand_hop(
+        ctx,
+        ctx.net,
+        presentation,
+        iss=XC,
+        aud=XD,
+        at=at,
+        label="hop/2",
+        consent=grant,
+        prev=parts.kb_jwt,
+    )
+    return Built(_encrypt_to(ctx, XD, presentation + kb_jwt), recipient=XD)
+
+
+@case(
+    "invalid-forward-hop-expired",
+    "expired",
+    """The hop was made two hours ago with a lifetime that ends skew before now: now = exp +
+    skew, the first second in which the last hop is expired ('the time is before its exp
+    plus skew', section 9.3). The originator's envelope is still valid.""",
+)
+def _fwd_expired(ctx: Ctx) -> Built:
+    ttl = -ONE_HOP - timedelta(seconds=SKEW)
+    return Built(_one_hop(ctx, ttl=ttl).envelope, recipient=XC)
+
+
+@case(
+    "invalid-forward-hop-iat-in-future",
+    "not_yet_valid",
+    """XB-PROS's clock is ahead: its hop is issued at now + skew + 1 s ('its iat not after
+    now plus skew', section 9.3, not_yet_valid).""",
+)
+def _fwd_future(ctx: Ctx) -> Built:
+    return Built(_one_hop(ctx, at=timedelta(seconds=SKEW + 1)).envelope, recipient=XC)
+
+
+# -- the hop's shape (section 9.2 step 3, section 9.3) ----------------------------------
+
+
+@case(
+    "invalid-forward-hop-unknown-claim",
+    MALFORMED,
+    """The hop's claims have an extra member 'note' (re-signed by XB-PROS): the KB-JWT payload
+    has exactly the members of section 9.2 step 3 ('unknown members MUST be rejected').""",
+)
+def _fwd_unknown_claim(ctx: Ctx) -> Built:
+    return _resigned(ctx, _one_hop(ctx), note="forwarded on request")
+
+
+@case(
+    "invalid-forward-hop-typ-jwt",
+    MALFORMED,
+    """The hop's header says typ 'JWT' (signed by XB-PROS's bound key): the KB-JWT header is
+    exactly {"alg":"Ed25519","kid":...,"typ":"kb+jwt"} (section 9.2 step 3; RFC 9901
+    section 4.3).""",
+)
+def _fwd_typ(ctx: Ctx) -> Built:
+    fw = _one_hop(ctx)
+    parts = _presented(ctx, fw)
+    parts.kb_jwt = lib.sign_hop(parts.claims, ctx.keys(XB).signing_key, typ="JWT")
+    return Built(_encrypt_to(ctx, XC, parts.token()), recipient=XC)
+
+
+@case(
+    "invalid-forward-disclosed-not-sorted",
+    MALFORMED,
+    """The hop's 'disclosed' lists the two digests in descending order (re-signed by
+    XB-PROS): 'disclosed is sorted without repeats' (section 9.3 rule 3, malformed).""",
+)
+def _fwd_unsorted(ctx: Ctx) -> Built:
+    fw = _one_hop(ctx)
+    disclosed = _presented(ctx, fw).claims["disclosed"]
+    return _resigned(ctx, fw, disclosed=sorted(disclosed, reverse=True))
+
+
+@case(
+    "invalid-forward-disclosed-repeated",
+    MALFORMED,
+    """The hop's 'disclosed' lists one of its two digests twice (sorted, re-signed by
+    XB-PROS): 'disclosed is sorted without repeats' (section 9.3 rule 3, malformed).""",
+)
+def _fwd_repeated(ctx: Ctx) -> Built:
+    fw = _one_hop(ctx)
+    disclosed = _presented(ctx, fw).claims["disclosed"]
+    return _resigned(ctx, fw, disclosed=sorted([*disclosed, disclosed[0]]))
+
+
+@case(
+    "invalid-forward-five-hops",
+    MALFORMED,
+    """The chain of valid-forward-four-hops (XB-PROS -> XE-AG01 -> XE-AG02 -> XE-AG03 ->
+    XC-CUST), then a fifth hop XC-CUST -> XD-FIU made by hand as forward() would make it
+    (forward() refuses: at most 4 hops, section 9.2 step 1), with its consent grant and
+    the fourth hop in prev: 'more than 4: malformed' (section 9.3).""",
+)
+def _fwd_five(ctx: Ctx) -> Built:
+    big = big_network()
+    fw = _four_hops(ctx)
+    parts = _presented(ctx, fw)
+    at = NOW - timedelta(hours=1)
+    with tempfile.TemporaryDirectory() as tmp, open_store(Path(tmp) / "xc.sqlite3") as store:
+        at_c = open_envelope(
+            fw.envelope,
+            recipient=big.keysets[XC],
+            registry=big.registry,
+            replay=ReplayCache(store),
+            purpose=PURPOSE,
+            actor=ACTOR,
+            recorder=None,
+            now=at - OPENED_BEFORE,
+        )
+    grant = _grant(ctx, at_c, holder=XC, to=XD, at=at - CONSENT_BEFORE, label="grant/5", net=big)
+    presentation = parts.presentation()
+    kb_jwt = _hand_hop(
+        ctx,
+        big,
+        presentation,
+        iss=XC,
+        aud=XD,
+        at=at,
+        label="hop/5",
+        consent=grant,
+        prev=parts.kb_jwt,
+    )
+    return Built(
+        _encrypt_to(ctx, XD, presentation + kb_jwt, big), recipient=XD, registry=big.signed
+    )
+
+
+# -- narrowing (section 9.3 rule 3) ---------------------------------------------------------
+
+
+@case(
+    "invalid-forward-widening-second-hop",
+    VERIFICATION_FAILED,
+    """A -> B -> C -> D: XB-PROS passes on 'offence' only; XC-CUST forwards to XD-FIU and
+    (re-signing its own hop, with a matching sd_hash) adds the 'subject' disclosure that
+    XB-PROS received but never passed on: the second hop's 'disclosed' is not a subset of
+    the first's ('a hop cannot pass on what it did not receive', section 9.3 rule 3).""",
+)
+def _fwd_widening(ctx: Ctx) -> Built:
+    fw = _forward_chain(
+        ctx,
+        [
+            Hop(XC, at=timedelta(hours=-3), disclose=("offence",)),
+            Hop(XD, at=timedelta(hours=-1), disclose=("offence",)),
+        ],
+    )
+    _, received_by_b, _ = sdjwt.split(fw.opened[0].presentation)
+    wider = [d for d in received_by_b if _name_of(d) in ("subject", "offence")]
+    parts = _presented(ctx, fw)
+    parts.disclosures = wider
+    claims = lib.changed(
+        parts.claims,
+        sd_hash=sdjwt.sd_hash(parts.presentation()),
+        disclosed=sorted(sdjwt.digest_of(d) for d in wider),
+    )
+    parts.kb_jwt = lib.sign_hop(claims, ctx.keys(XC).signing_key)
+    return Built(_encrypt_to(ctx, XD, parts.token()), recipient=XD)
+
+
+# -- the recipient of a hop (section 9.3 rule 4) ----------------------------------------------
+
+
+@case(
+    "invalid-forward-recipient-suspended",
+    "agency_suspended",
+    """XC-CUST was suspended half an hour before XB-PROS forwarded to it (after the envelope
+    was sealed; XB-PROS's registry did not show it yet). The registry of the vector records
+    the suspension: 'aud is not suspended at the hop's iat' (section 9.3 rule 4).""",
+)
+def _fwd_suspended(ctx: Ctx) -> Built:
+    registry = ctx.registry(
+        lambda doc: doc.with_suspension(
+            XC, at=NOW + ONE_HOP - timedelta(minutes=30), reason="under review"
+        )
+    )
+    return Built(_one_hop(ctx).envelope, recipient=XC, registry=registry)
+
+
+# -- the conditions and the consent (section 9.3 rule 5) -------------------------------------
+
+
+@case(
+    "invalid-forward-consent-missing",
+    POLICY_VIOLATION,
+    """The conditions are with_prior_authorisation and the hop carries no 'consent' (removed,
+    re-signed by XB-PROS): section 9.3 rule 5 requires the originator's consent grant
+    (Second Additional Protocol Art. 14(10)).""",
+)
+def _fwd_no_consent(ctx: Ctx) -> Built:
+    return _resigned(ctx, _one_hop(ctx), consent=None)
+
+
+def _swapped_grant(ctx: Ctx, *, other_envelope: bool = False, **grant: Any) -> Built:
+    """The standard hop with its grant replaced by another (re-signed by XB-PROS)."""
+    fw = _one_hop(ctx)
+    bound = fw.opened[0]
+    if other_envelope:
+        other = ctx.seal(offset=FORWARD_SEALED, rand=ctx.random("other"))
+        with tempfile.TemporaryDirectory() as tmp, open_store(Path(tmp) / "b.sqlite3") as store:
+            bound = open_envelope(
+                other,
+                recipient=ctx.keys(XB),
+                registry=ctx.net.registry,
+                replay=ReplayCache(store),
+                purpose=PURPOSE,
+                actor=ACTOR,
+                recorder=None,
+                now=NOW + ONE_HOP - OPENED_BEFORE,
+            )
+    settings: dict[str, Any] = {
+        "holder": XB,
+        "to": XC,
+        "at": NOW + ONE_HOP - CONSENT_BEFORE,
+        "label": "other-grant",
+    }
+    settings.update(grant)
+    return _resigned(ctx, fw, consent=_grant(ctx, bound, **settings))
+
+
+@case(
+    "invalid-forward-consent-other-envelope",
+    POLICY_VIOLATION,
+    """The hop carries a genuine consent grant of XA-NPOL to XB-PROS for onward transfer to
+    XC-CUST, but of another envelope (its digest and jti): rule 5 requires a grant 'for this
+    envelope (envelope_digest, envelope_jti)' (section 9.3).""",
+)
+def _fwd_consent_envelope(ctx: Ctx) -> Built:
+    return _swapped_grant(ctx, other_envelope=True)
+
+
+@case(
+    "invalid-forward-consent-other-recipient",
+    POLICY_VIOLATION,
+    """The hop to XC-CUST carries XA-NPOL's grant for this envelope and holder XB-PROS, but
+    for onward transfer to XD-FIU: rule 5 requires 'onward recipient aud' (section 9.3).""",
+)
+def _fwd_consent_recipient(ctx: Ctx) -> Built:
+    return _swapped_grant(ctx, to=XD)
+
+
+@case(
+    "invalid-forward-consent-other-holder",
+    POLICY_VIOLATION,
+    """The hop carries XA-NPOL's grant for this envelope and onward recipient XC-CUST, but
+    for holder XD-FIU, not XB-PROS: rule 5 requires 'holder iss' (section 9.3).""",
+)
+def _fwd_consent_holder(ctx: Ctx) -> Built:
+    return _swapped_grant(ctx, holder=XD)
+
+
+@case(
+    "invalid-forward-consent-other-originator",
+    POLICY_VIOLATION,
+    """The hop carries a grant for this envelope, holder XB-PROS and onward recipient XC-CUST,
+    correctly signed, but by XD-FIU: rule 5 requires a grant 'issued by the originator'
+    (section 9.3; consent.md).""",
+)
+def _fwd_consent_originator(ctx: Ctx) -> Built:
+    return _swapped_grant(ctx, originator=XD)
+
+
+@case(
+    "invalid-forward-consent-expired",
+    POLICY_VIOLATION,
+    """The hop carries XA-NPOL's grant for exactly this transfer, but it was valid for one
+    hour from ten minutes after the envelope was sealed, and expired more than an hour
+    before the hop: rule 5 requires a grant 'that verifies at the hop's iat' (section 9.3;
+    consent.md).""",
+)
+def _fwd_consent_expired(ctx: Ctx) -> Built:
+    return _swapped_grant(
+        ctx, at=NOW + FORWARD_SEALED + timedelta(minutes=10), valid_for=timedelta(hours=1)
+    )
+
+
+@case(
+    "invalid-forward-consent-purpose-scope",
+    POLICY_VIOLATION,
+    """The hop carries XA-NPOL's grant for this envelope and holder XB-PROS, but with scope
+    'purpose' (to use the data for prosecution), not 'onward_transfer': rule 5 requires
+    'scope onward_transfer and onward recipient aud' (section 9.3).""",
+)
+def _fwd_consent_scope(ctx: Ctx) -> Built:
+    return _swapped_grant(ctx, purpose="prosecution")
+
+
+@case(
+    "invalid-forward-conditions-forbidden",
+    VERIFICATION_FAILED,
+    """XA-NPOL sealed to XB-PROS alone under onward_transfer forbidden, so its token has no
+    cnf (section 9.1). XB-PROS forwards anyway, by hand: a KB-JWT signed by its signing key,
+    in the form of section 9.2 step 3. An SD-JWT with a KB-JWT whose Issuer-signed JWT has
+    no cnf MUST be rejected, verification_failed (section 9.3), before rule 5 ('forbidden
+    rejects every hop') is reached.""",
+)
+def _fwd_forbidden(ctx: Ctx) -> Built:
+    envelope = ctx.seal(
+        offset=FORWARD_SEALED,
+        handling=HandlingConditions(onward_transfer="forbidden"),
+        rand=ctx.random("seal"),
+    )
+    token = lib.decrypt(lib.loads(envelope), ctx.keys(XB)).decode("ascii")
+    issuer_jwt, disclosures, _ = sdjwt.split(token)
+    presentation = lib.join_sd_jwt(issuer_jwt, [d for d in disclosures if _name_of(d) in FORWARDED])
+    kb_jwt = _hand_hop(
+        ctx, ctx.net, presentation, iss=XB, aud=XC, at=NOW + ONE_HOP, label="hop/1", bind=False
+    )
+    return Built(_encrypt_to(ctx, XC, presentation + kb_jwt), recipient=XC)
+
+
+@case(
+    "invalid-forward-conditions-forbidden-despite-cnf",
+    POLICY_VIOLATION,
+    """XA-NPOL's token says onward_transfer forbidden yet binds XB-PROS's signing key in cnf
+    (built by hand: a conforming sender adds no cnf then, section 9.1, but a verifier
+    cannot rely on it). XB-PROS forwards 'subject' and 'offence' to XC-CUST by hand with a
+    hop in the form of section 9.2 step 3 (no cnf, no consent): 'forbidden rejects every
+    hop' (section 9.3 rule 5).""",
+)
+def _fwd_forbidden_cnf(ctx: Ctx) -> Built:
+    rand = ctx.random("seal")
+    draft = lib.build_draft(
+        ctx.net,
+        rand,
+        record=RECORD,
+        iat=NOW + FORWARD_SEALED,
+        handling=HandlingConditions(onward_transfer="forbidden"),
+    )
+    lib.bind_holder(draft, ctx.net)
+    token = draft.token()
+    issuer_jwt, disclosures, _ = sdjwt.split(token)
+    presentation = lib.join_sd_jwt(issuer_jwt, [d for d in disclosures if _name_of(d) in FORWARDED])
+    kb_jwt = _hand_hop(
+        ctx, ctx.net, presentation, iss=XB, aud=XC, at=NOW + ONE_HOP, label="hop/1", bind=False
+    )
+    return Built(_encrypt_to(ctx, XC, presentation + kb_jwt), recipient=XC)
+
+
+@case(
+    "invalid-forward-conditions-not-listed",
+    POLICY_VIOLATION,
+    """The conditions are allowed_to_listed with onward_allowed_to [XC-CUST]. XB-PROS's hop
+    is re-signed to XD-FIU (aud, sealed_to and cnf XD-FIU's) and encrypted to XD-FIU:
+    'allowed_to_listed requires aud to be listed' (section 9.3 rule 5).""",
+)
+def _fwd_not_listed(ctx: Ctx) -> Built:
+    fw = _forward_chain(ctx, [Hop(XC, consent=False)], handling=LISTED_XC)
+    parts = _presented(ctx, fw)
+    claims = lib.changed(
+        parts.claims,
+        aud=XD,
+        sealed_to=[ctx.enc_key(XD).kid],
+        cnf=holder_binding(ctx.net.registry.signing_key(XD, at=NOW + ONE_HOP)),
+    )
+    parts.kb_jwt = lib.sign_hop(claims, ctx.keys(XB).signing_key)
+    return Built(_encrypt_to(ctx, XD, parts.token()), recipient=XD)
+
+
+@case(
+    "invalid-forward-envelope-of-several-recipients",
+    VERIFICATION_FAILED,
+    """XA-NPOL sealed one envelope to XB-PROS and XC-CUST (no cnf: one binding cannot name
+    several holders, section 9.1); XB-PROS forwards it to XD-FIU by hand. An SD-JWT with a
+    KB-JWT whose Issuer-signed JWT has more than one aud MUST be rejected (section 9.3,
+    verification_failed).""",
+)
+def _fwd_several(ctx: Ctx) -> Built:
+    envelope = ctx.seal(offset=FORWARD_SEALED, to=(XB, XC), rand=ctx.random("seal"))
+    token = lib.decrypt(lib.loads(envelope), ctx.keys(XB)).decode("ascii")
+    issuer_jwt, disclosures, _ = sdjwt.split(token)
+    presentation = lib.join_sd_jwt(issuer_jwt, [d for d in disclosures if _name_of(d) in FORWARDED])
+    kb_jwt = _hand_hop(ctx, ctx.net, presentation, iss=XB, aud=XD, at=NOW + ONE_HOP, label="hop/1")
+    return Built(_encrypt_to(ctx, XD, presentation + kb_jwt), recipient=XD)
+
+
+# -- replay (section 9.3, step 12) ------------------------------------------------------------
+
+
+@case(
+    "invalid-forward-replay",
+    "replay",
+    """XC-CUST opens XB-PROS's forward once (previously_opened), then the same envelope
+    again: (last hop iss, last hop jti) is already recorded (section 9.3, step 12).""",
+)
+def _fwd_replay(ctx: Ctx) -> Built:
+    envelope = _one_hop(ctx).envelope
+    return Built(envelope, recipient=XC, previously_opened=(envelope,))
 
 
 # =====================================================================================

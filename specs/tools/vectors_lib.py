@@ -31,10 +31,16 @@ from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
 
 from safeshare._internal import strictjson
 from safeshare._internal.b64 import b64u_decode, b64u_encode
-from safeshare._internal.clock import to_unix
+from safeshare._internal.clock import from_unix, to_unix
 from safeshare._jose import jwe, jws, sdjwt
 from safeshare._testnet import TestNetwork
-from safeshare.envelope._profile import DECOYS, ENVELOPE_TYP, PROTOCOL_VERSION, SD_JWT_TYP
+from safeshare.envelope._profile import (
+    DECOYS,
+    ENVELOPE_TYP,
+    KB_JWT_TYP,
+    PROTOCOL_VERSION,
+    SD_JWT_TYP,
+)
 from safeshare.errors import UsageError
 from safeshare.keys import (
     SECRET_KEY_ACCESS,
@@ -541,3 +547,38 @@ def nested_object(depth: int) -> dict[str, Any]:
     for _ in range(depth - 1):
         value = {"level": value}
     return value
+
+
+# -- forwarding hops (specs/envelope.md section 9) ----------------------------------
+
+
+def bind_holder(draft: Draft, net: TestNetwork) -> None:
+    """Add ``cnf`` to a draft sealed to one agency, as ``seal`` does (section 9.1): that
+    agency's newest signing key valid at ``iat``, after the other claims."""
+    (agency,) = draft.claims["aud"]
+    key = net.registry.signing_key(agency, at=from_unix(draft.claims["iat"])).to_jwk()
+    draft.claims["cnf"] = {"jwk": {"kty": key["kty"], "crv": key["crv"], "x": key["x"]}}
+
+
+def hop_claims(kb_jwt: str) -> dict[str, Any]:
+    """The (unverified) claims of a forwarding hop's Key Binding JWT, in signed order."""
+    claims: dict[str, Any] = loads(b64u_decode(kb_jwt.split(".")[1]))
+    return claims
+
+
+def changed(claims: Mapping[str, Any], **changes: Any) -> dict[str, Any]:
+    """A copy of *claims* with *changes*: a member set to ``None`` is removed, a new one
+    is added at the end, an existing one keeps its place."""
+    out = dict(claims)
+    for name, value in changes.items():
+        if value is None:
+            out.pop(name, None)
+        else:
+            out[name] = value
+    return out
+
+
+def sign_hop(claims: Mapping[str, Any], key: SigningKey, *, typ: str = KB_JWT_TYP) -> str:
+    """A forwarding hop: header ``{"alg":"Ed25519","kid":...,"typ":typ}``, as ``forward``
+    signs it (section 9.2 step 3)."""
+    return jws.sign_compact({"typ": typ}, dumps(dict(claims)), key)

@@ -6,7 +6,9 @@ the ``previously_opened`` envelopes with a fresh replay cache (each must
 succeed), then open ``envelope`` for the purpose, actor and acknowledgements
 of its ``open`` member (shipped vocabulary, no consent store) and compare the
 verified claims or the error code. Opens are recorded in a
-:class:`MemoryRecorder`: a policy refusal must be recorded as a denial. Further tests keep the files in step with their generator and make sure
+:class:`MemoryRecorder`: a policy refusal of the open (step 11) must be recorded as a
+denial, a forwarded envelope's access as ``receive_forward``. Further tests keep the
+files in step with their generator and make sure
 the hostile-input classes of HOSTILE_INPUTS.md stay covered.
 """
 
@@ -57,6 +59,7 @@ CATEGORY_PREFIX: Final[dict[str, tuple[str, ...]]] = {
     "sd-jwt": ("invalid-sd-jwt-",),
     "protocol": ("invalid-protocol-",),
     "policy": ("valid-policy-", "invalid-policy-"),
+    "forward": ("valid-forward-", "invalid-forward-"),
 }
 
 
@@ -111,6 +114,9 @@ def test_vector(path: Path, tmp_path: Path) -> None:
     expected = vector["expected"]
     recorder = MemoryRecorder()
     previous = len(vector["previously_opened"])
+    forwarded = vector["category"] == "forward"
+    # A forwarded envelope's access is recorded as a received forward (section 9.3).
+    opened_entry = ("receive_forward" if forwarded else "open", "success")
     if expected["result"] == "valid":
         opened = open_vector(vector, tmp_path, recorder)
         assert opened.verified_claims() == expected["claims"]
@@ -119,9 +125,11 @@ def test_vector(path: Path, tmp_path: Path) -> None:
             vector["open"]["purpose"],
             vector["open"]["actor"],
         )
-        assert [(e.action, e.outcome) for e in recorder.entries] == [("open", "success")] * (
-            previous + 1
-        )
+        assert [(e.action, e.outcome) for e in recorder.entries] == [opened_entry] * (previous + 1)
+        if forwarded:
+            assert opened.provenance, "a forwarded envelope has at least one hop"
+            assert opened.provenance[-1].recipient == vector["recipient"]
+            assert opened.forwarded_by == opened.provenance[-1].forwarder
     else:
         assert expected["result"] == "invalid"
         with pytest.raises(SafeShareError) as info:
@@ -130,9 +138,11 @@ def test_vector(path: Path, tmp_path: Path) -> None:
             f"{vector['id']}: expected {expected['error']!r}, got "
             f"{info.value.code!r} ({type(info.value).__name__}: {info.value})"
         )
-        # Only a policy refusal is recorded (as a denial); other failures record nothing.
+        # Only a policy refusal is recorded, as a denial: of the open (section 6.2 step
+        # 11) or of an authentic forwarding chain (section 9.3 rule 5); other failures
+        # record nothing.
         denied = [("deny", "denied")] if expected["error"] == "policy_violation" else []
-        assert [(e.action, e.outcome) for e in recorder.entries] == [("open", "success")] * (
+        assert [(e.action, e.outcome) for e in recorder.entries] == [opened_entry] * (
             previous
         ) + denied
 
@@ -153,6 +163,14 @@ def test_vector_files_are_well_formed() -> None:
         assert all(isinstance(text, str) for text in how["acknowledged"]), path.name
         assert vector["recipient"] in vector["keys"], path.name
         assert vector["description"].strip(), path.name
+
+
+def test_forward_vectors_cite_section_9() -> None:
+    forward = [load(p) for p in VECTOR_FILES if load(p)["category"] == "forward"]
+    assert sum(v["expected"]["result"] == "valid" for v in forward) >= 5
+    assert sum(v["expected"]["result"] == "invalid" for v in forward) >= 20
+    for vector in forward:
+        assert "section 9." in vector["description"], vector["id"]
 
 
 def test_generator_reports_no_drift() -> None:
@@ -326,6 +344,51 @@ REQUIRED: Final[dict[str, tuple[str, ...]]] = {
         "invalid-policy-acknowledgement-none",
         "invalid-policy-acknowledgement-altered",
     ),
+    "Forward: valid chains (consent, listed agency, two and four hops, padded, subset)": (
+        "valid-forward-one-hop-with-consent",
+        "valid-forward-allowed-to-listed",
+        "valid-forward-two-hops-with-consent",
+        "valid-forward-four-hops",
+        "valid-forward-padded",
+        "valid-forward-single-field",
+        "valid-forward-nested-field",
+    ),
+    "Forward: presentation changed after binding, key binding stripped": (
+        "invalid-forward-disclosure-added",
+        "invalid-forward-disclosure-removed",
+        "invalid-forward-disclosures-reordered",
+        "invalid-forward-kb-jwt-stripped",
+    ),
+    "Forward: audience, sealed-to key, signer and bound key": (
+        "invalid-forward-wrong-audience",
+        "invalid-forward-sealed-to-other-key",
+        "invalid-forward-hop-signed-by-other-key",
+        "invalid-forward-hop-iss-other-agency",
+        "invalid-forward-hop-modified-after-signing",
+        "invalid-forward-first-hop-binds-no-key",
+    ),
+    "Forward: conditions and consent": (
+        "invalid-forward-consent-missing",
+        "invalid-forward-consent-other-envelope",
+        "invalid-forward-consent-other-recipient",
+        "invalid-forward-consent-other-originator",
+        "invalid-forward-consent-expired",
+        "invalid-forward-conditions-forbidden",
+        "invalid-forward-conditions-not-listed",
+        "invalid-forward-envelope-of-several-recipients",
+    ),
+    "Forward: chain shape, narrowing and hop times": (
+        "invalid-forward-widening-second-hop",
+        "invalid-forward-disclosed-not-sorted",
+        "invalid-forward-five-hops",
+        "invalid-forward-hop-exp-before-iat",
+        "invalid-forward-hop-after-originator-exp",
+        "invalid-forward-hop-expired",
+        "invalid-forward-hop-iat-in-future",
+        "invalid-forward-hop-unknown-claim",
+        "invalid-forward-hop-typ-jwt",
+        "invalid-forward-recipient-suspended",
+    ),
     "Protocol: claims (ver, msg_type, unknown claim, handling)": (
         "invalid-protocol-ver-2",
         "invalid-protocol-unknown-msg-type",
@@ -397,3 +460,23 @@ def test_randomness_is_per_label() -> None:
     first = vectors_lib.DeterministicRandom("a")
     assert first(10) + first(30) == vectors_lib.DeterministicRandom("a")(40)
     assert vectors_lib.DeterministicRandom("a")(32) != vectors_lib.DeterministicRandom("b")(32)
+
+
+def test_hand_made_hop_matches_forward() -> None:
+    """The generator's hand-made KB-JWT (for hops ``forward`` refuses to make) is, for a
+    hop ``forward`` does make, exactly what ``forward_with_randomness`` signs."""
+    ctx = generate_vectors.Ctx("test/hand-made-hop")
+    fw = generate_vectors._one_hop(ctx)
+    parts = generate_vectors._presented(ctx, fw)
+    genuine = parts.claims
+    hand = generate_vectors._hand_hop(
+        ctx,
+        ctx.net,
+        parts.presentation(),
+        iss=vectors_lib.XB,
+        aud=vectors_lib.XC,
+        at=vectors_lib.NOW + generate_vectors.ONE_HOP,
+        label="hop/1",
+        consent=genuine["consent"],
+    )
+    assert hand == parts.kb_jwt

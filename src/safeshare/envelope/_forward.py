@@ -197,6 +197,13 @@ def forward_with_randomness(
             "can be forwarded only while it is valid",
             hint=f"ask {opened.issuer} for a new envelope",
         )
+    if opened.provenance and now >= opened.provenance[-1].expires_at:
+        last = opened.provenance[-1]
+        raise ExpiredError(
+            f"the envelope {last.forwarder} forwarded to us expired at "
+            f"{rfc3339(last.expires_at)}; its data can be forwarded only while it is valid",
+            hint=f"ask {last.forwarder} to forward it again",
+        )
     registry.verify_key(sender.agency, key.kid, at=now)
 
     issuer_jwt, received, _ = sdjwt.split(opened.presentation)

@@ -32,8 +32,9 @@ from pydantic import ValidationError
 
 from safeshare._internal import strictjson
 from safeshare._internal.b64 import b64u_decode
-from safeshare._internal.clock import from_unix, resolve_now
+from safeshare._internal.clock import from_unix, resolve_now, to_unix
 from safeshare._jose import jwe, jws, sdjwt
+from safeshare.audit.entry import MAX_REASON_LENGTH, AuditEntry
 from safeshare.audit.recorder import AccessRecorder, AuditLogRecorder
 from safeshare.envelope._forward import ForwardingHop, verify_chain
 from safeshare.envelope._profile import (
@@ -53,6 +54,8 @@ from safeshare.errors import (
     MalformedInputError,
     NotYetValidError,
     OversizedInputError,
+    PolicyError,
+    SafeShareError,
     UsageError,
     VerificationError,
 )
@@ -310,19 +313,27 @@ def open_envelope(
         claims.cnf if isinstance(claims.cnf, msgspec.Struct) else None
     )
     if kb_jwt is not None:
-        provenance = verify_chain(
-            kb_jwt,
-            claims=claims,
-            presentation=presentation,
-            presented=[d.digest for d in presented],
-            digest=digest,
-            handling=handling,
-            registry=registry,
-            recipient=recipient.agency,
-            recipient_kid=dkey.kid,
-            now=now,
-            skew=skew,
-        )
+        try:
+            provenance = verify_chain(
+                kb_jwt,
+                claims=claims,
+                presentation=presentation,
+                presented=[d.digest for d in presented],
+                digest=digest,
+                handling=handling,
+                registry=registry,
+                recipient=recipient.agency,
+                recipient_kid=dkey.kid,
+                now=now,
+                skew=skew,
+            )
+        except PolicyError as exc:
+            # Every signature of the chain up to the refused hop verified: an authentic
+            # but unauthorised onward transfer, recorded as a denial (section 9.3).
+            _record_chain_refusal(
+                access, exc, claims=claims, digest=digest, recipient=recipient.agency, now=now
+            )
+            raise
         last = provenance[-1]
         replay_key = (last.forwarder, last.jti)
         valid_until = last.expires_at
@@ -378,6 +389,41 @@ def open_envelope(
     replay.check_and_record(*replay_key, digest, keep_until=keep_until, now=now)
     authorized.record()  # durable (AuditLogRecorder) before the data is released
     return opened
+
+
+def _record_chain_refusal(
+    access: enforce.OpenRequest,
+    error: PolicyError,
+    *,
+    claims: SignedClaims,
+    digest: str,
+    recipient: str,
+    now: datetime,
+) -> None:
+    """Record a refused onward transfer (conditions, consent) as a ``deny`` entry."""
+    if access.recorder is None:
+        return
+    try:
+        access.recorder.record(
+            AuditEntry(
+                action="deny",
+                time=to_unix(now),
+                actor=access.actor,
+                agency=recipient,
+                counterparty=claims.iss,
+                jti=claims.jti,
+                envelope_digest=digest,
+                purpose=access.purpose,
+                outcome="denied",
+                reason=_clip_reason("forwarded envelope refused: " + error.message),
+            )
+        )
+    except SafeShareError as exc:
+        raise exc from error
+
+
+def _clip_reason(text: str) -> str:
+    return text if len(text) <= MAX_REASON_LENGTH else text[: MAX_REASON_LENGTH - 3] + "..."
 
 
 def _hop_binding(kb_jwt: str) -> msgspec.Struct | None:
