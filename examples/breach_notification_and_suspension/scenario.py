@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Final
 
 from safeshare import _testnet
 from safeshare._transcript import Transcript
@@ -30,7 +30,7 @@ from safeshare.audit.checkpoint import agency_log_origin
 from safeshare.audit.log import AuditLog
 from safeshare.audit.recorder import AuditLogRecorder
 from safeshare.envelope import OpenedEnvelope, open_envelope, seal
-from safeshare.errors import AgencySuspendedError, RegistryRollbackError, SafeShareError
+from safeshare.errors import AgencySuspendedError, RegistryRollbackError
 from safeshare.messages import BreachNotification, Contact, EnvelopeRef, format_problems
 from safeshare.purpose.conditions import HandlingConditions, Retention
 from safeshare.registry import RegistryDocument, RegistryState, TrustRegistry, sign_registry
@@ -61,25 +61,6 @@ STATUS: Final = {"status": "in_progress", "details": "subscriber data received a
 BREACH_DISCOVERED: Final = timedelta(hours=2)
 SUSPENDED_FROM: Final = timedelta(hours=3)
 REINSTATED_FROM: Final = timedelta(days=2)
-
-_E = TypeVar("_E", bound=SafeShareError)
-
-
-def refuse(t: Transcript, what: str, error: type[_E], action: Callable[[], object]) -> _E | None:
-    """Run *action*, which must be refused with *error* (Transcript.refuse expects PolicyError)."""
-    t.say(f"  trying: {what}")
-    try:
-        action()
-    except error as exc:
-        t.say(f"  refused as expected: {type(exc).__name__}: {exc.message}")
-        return exc
-    except SafeShareError as exc:
-        t.failures.append(what)
-        t.say(f"  MISBEHAVED: expected {error.__name__}, got {type(exc).__name__}: {exc.message}")
-        return None
-    t.failures.append(what)
-    t.say(f"  MISBEHAVED: {what} was accepted; it should have been refused")
-    return None
 
 
 def run(workdir: Path, now: datetime) -> list[str]:
@@ -292,13 +273,12 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
         registries[XA].agency(XB).status_at(suspended_at) == "suspended",
         f"{XA}'s registry shows {XB} suspended",
     )
-    refuse(
-        t,
+    t.refuse(
         f"{XA} goes back to serial 1, in which {XB} is not suspended",
-        RegistryRollbackError,
         lambda: TrustRegistry.from_signed(
             net.signed, net.authority.public, now=suspended_at, state=states[XA]
         ),
+        error=RegistryRollbackError,
     )
 
     # -- 4 -------------------------------------------------------------------------------
@@ -331,11 +311,10 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
     t.step("During the suspension: XA-NPOL cannot seal to XB-PROS")
     t.say("  Safeguard: Art. 14(15). The transfer check before sealing refuses a suspended")
     t.say("  recipient, always (no override), and records the refusal.")
-    refuse(
-        t,
+    t.refuse(
         f"{XA} seals more subscriber data for {XB}",
-        AgencySuspendedError,
         sealed(XA, registries[XA], later, XA_ACTOR),
+        error=AgencySuspendedError,
     )
     t.say(f"  {last_entry(XA)}")
     denial = logs[XA].entry(logs[XA].size() - 1)
@@ -357,11 +336,10 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
         return t.failures
 
     def refuse_stolen(at: datetime) -> None:
-        error = refuse(
-            t,
+        error = t.refuse(
             f"{XA} opens the envelope signed at {later.isoformat()}",
-            AgencySuspendedError,
             opened_by(XA, stolen, at),
+            error=AgencySuspendedError,
         )
         if error is not None:
             # open_envelope records purpose refusals itself, not registry refusals:

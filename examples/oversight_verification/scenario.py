@@ -21,10 +21,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import tempfile
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Final
 
 import msgspec
 
@@ -47,7 +46,7 @@ from safeshare.audit.entry import encode
 from safeshare.audit.log import AuditLog
 from safeshare.audit.recorder import AuditLogRecorder
 from safeshare.envelope import OpenedEnvelope, open_envelope, seal
-from safeshare.errors import AuditIntegrityError, SafeShareError, VerificationError
+from safeshare.errors import AuditIntegrityError, VerificationError
 from safeshare.keys import SigningKey, VerifyKey
 from safeshare.purpose.conditions import HandlingConditions, Retention
 from safeshare.storage import ReplayCache, open_store
@@ -77,25 +76,6 @@ OTHER_PURPOSE: Final = "intelligence_analysis"
 CASE: Final = "XA-2026-000123"
 HANDLING: Final = HandlingConditions(tlp="AMBER", retention=Retention(max_days=1))
 RECORD: Final = {"account": "lettings@flats-arcadia.example", "name": "Alex Example"}
-
-_E = TypeVar("_E", bound=SafeShareError)
-
-
-def refuse(t: Transcript, what: str, error: type[_E], action: Callable[[], object]) -> _E | None:
-    """Run *action*, which must be refused with *error* (Transcript.refuse expects PolicyError)."""
-    t.say(f"  trying: {what}")
-    try:
-        action()
-    except error as exc:
-        t.say(f"  refused as expected: {type(exc).__name__}: {exc.message}")
-        return exc
-    except SafeShareError as exc:
-        t.failures.append(what)
-        t.say(f"  MISBEHAVED: expected {error.__name__}, got {type(exc).__name__}: {exc.message}")
-        return None
-    t.failures.append(what)
-    t.say(f"  MISBEHAVED: {what} was accepted; it should have been refused")
-    return None
 
 
 def run(workdir: Path, now: datetime) -> list[str]:
@@ -316,11 +296,14 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
     t.step("Oversight reads XB-PROS's access report")
     t.say("  Safeguard: Art. 14(14): the report lists denials first, then the accesses by")
     t.say("  purpose, actor, counterparty, action and outcome; metadata only, no record content.")
-    report = build_report(logs[XB], now=later)
+    t.say("  It is computed from the entries it counts: their Merkle tree is recomputed and")
+    t.say("  must have the root of the cosigned checkpoint that oversight passes to it.")
+    report = build_report(logs[XB], checkpoint=latest, now=later)
     for line in report.to_text().splitlines():
         t.say(f"    {line}")
     t.check(
-        (report.log_size, report.root_hash) == (latest.size, latest.root_hash),
+        (report.log_size, report.root_hash, report.checkpoint)
+        == (latest.size, latest.root_hash, latest),
         "the report covers exactly the tree of the cosigned checkpoint",
     )
     t.check(
@@ -362,11 +345,10 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
     )
     key = net.keysets[XB].signing_key
     forked = fake.sign_checkpoint(None, key, now=later)
-    refuse(
-        t,
+    t.refuse(
         f"{WITNESSES[0]} cosigns the rewritten checkpoint of size {latest.size}",
-        AuditIntegrityError,
         functools.partial(witnesses[0].cosign, forked, [], log_verifier=verifiers[XB], now=later),
+        error=AuditIntegrityError,
     )
     fake.append(
         AuditEntry(
@@ -380,20 +362,17 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
     )
     extended = fake.sign_checkpoint(None, key, now=later)
     fake_proof = fake.consistency_proof(latest.size)
-    refuse(
-        t,
+    t.refuse(
         f"{WITNESSES[1]} cosigns the rewritten checkpoint of size {latest.size + 1} with a "
         f"proof from size {latest.size}",
-        AuditIntegrityError,
         functools.partial(
             witnesses[1].cosign, extended, fake_proof, log_verifier=verifiers[XB], now=later
         ),
+        error=AuditIntegrityError,
     )
     fake_cp = verify_checkpoint(extended, verifiers[XB])
-    refuse(
-        t,
+    t.refuse(
         f"{OVERSIGHT} checks the same proof against the checkpoint it received",
-        AuditIntegrityError,
         functools.partial(
             verify_consistency,
             latest.size,
@@ -402,11 +381,10 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
             latest.root_hash,
             fake_cp.root_hash,
         ),
+        error=AuditIntegrityError,
     )
-    refuse(
-        t,
+    t.refuse(
         f"a relying party requiring {QUORUM} cosignatures accepts the rewritten checkpoint",
-        VerificationError,
         functools.partial(
             verify_cosigned,
             extended,
@@ -415,6 +393,7 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
             QUORUM,
             now=later,
         ),
+        error=VerificationError,
     )
     for witness in witnesses:
         kept = [(e.kind, e.submitted.size) for e in witness.evidence(original.origin)]
@@ -429,8 +408,8 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
     t.step("The insider edits the denial in XB-PROS's own database instead")
     t.say("  The entry is rewritten as a successful open, with a matching leaf hash; the tree")
     t.say("  above it is left as it was. Re-deriving the log finds the entry that no longer")
-    t.say("  fits, and the edited entry cannot be proven in the cosigned checkpoint. (This is")
-    t.say("  why oversight re-derives a log before it reads its report.)")
+    t.say("  fits, the edited entry cannot be proven in the cosigned checkpoint, and the access")
+    t.say("  report, which recomputes the tree from the entries it counts, is not produced.")
     forged = msgspec.structs.replace(
         honest, action="open", outcome="success", purpose=PURPOSE, reason="opened"
     )
@@ -441,23 +420,31 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
             (data, leaf_hash(data), denied_index),
         )
     t.say(f"  entry {denied_index} now reads: {original.entry(denied_index).action}")
-    error = refuse(
-        t,
+    error = t.refuse(
         f"{OVERSIGHT} re-derives XB-PROS's log",
-        AuditIntegrityError,
         functools.partial(original.verify_with_checkpoints, keys=[registered_key(XB)]),
+        error=AuditIntegrityError,
     )
     t.check(
         error is not None and f"first bad index {denied_index}" in error.message,
         f"the refusal names the rewritten entry ({denied_index})",
     )
-    refuse(
-        t,
+    t.refuse(
         f"proving the edited entry {denied_index} in the cosigned checkpoint of size {latest.size}",
-        AuditIntegrityError,
         functools.partial(
             verify_inclusion, leaf_hash(data), denied_index, latest.size, proof, latest.root_hash
         ),
+        error=AuditIntegrityError,
+    )
+    error = t.refuse(
+        f"{OVERSIGHT} reads XB-PROS's access report again",
+        functools.partial(build_report, original, checkpoint=latest, now=later),
+        error=AuditIntegrityError,
+    )
+    t.check(
+        error is not None and f"first bad index {denied_index}" in error.message,
+        f"the report is refused, naming the rewritten entry ({denied_index}), instead of "
+        "omitting the denial",
     )
     return t.failures
 

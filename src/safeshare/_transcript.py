@@ -7,11 +7,12 @@ each step did and of collecting what did not behave as expected.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, overload
 
-from safeshare.errors import PolicyError, SafeShareError
+from safeshare.errors import PolicyError, SafeShareError, UsageError
 
 _T = TypeVar("_T")
+_E = TypeVar("_E", bound=SafeShareError)
 
 
 class Transcript:
@@ -46,17 +47,38 @@ class Transcript:
         self.say(f"  accepted: {what}")
         return result
 
-    def refuse(self, what: str, action: Callable[[], object]) -> PolicyError | None:
-        """Run *action*, which must be refused with PolicyError."""
+    @overload
+    def refuse(self, what: str, action: Callable[[], object]) -> PolicyError | None: ...
+
+    @overload
+    def refuse(self, what: str, action: Callable[[], object], *, error: type[_E]) -> _E | None: ...
+
+    def refuse(
+        self,
+        what: str,
+        action: Callable[[], object],
+        *,
+        error: type[SafeShareError] = PolicyError,
+    ) -> SafeShareError | None:
+        """Run *action*, which must be refused with *error* (default: PolicyError).
+
+        Returns the exception when *action* raised *error* (or a subclass);
+        records a failure and returns ``None`` when it raised another
+        :class:`~safeshare.errors.SafeShareError` or nothing.
+        """
+        if not (isinstance(error, type) and issubclass(error, SafeShareError)):
+            raise UsageError("Transcript.refuse(error=...) takes a SafeShareError subclass")
         self.say(f"  trying: {what}")
         try:
             action()
-        except PolicyError as exc:
-            self.say(f"  refused as expected: PolicyError: {exc.message}")
+        except error as exc:
+            self.say(f"  refused as expected: {type(exc).__name__}: {exc.message}")
             return exc
         except SafeShareError as exc:
             self.failures.append(what)
-            self.say(f"  MISBEHAVED: expected PolicyError, got {type(exc).__name__}: {exc}")
+            self.say(
+                f"  MISBEHAVED: expected {error.__name__}, got {type(exc).__name__}: {exc.message}"
+            )
             return None
         self.failures.append(what)
         self.say(f"  MISBEHAVED: {what} was accepted; it should have been refused")

@@ -106,6 +106,9 @@ SCENARIOS: list[tuple[str, list[str]]] = [
             "ok: the witnesses kept the fork and the inconsistent checkpoint as evidence",
             "ok: the refusal names the rewritten entry (0)",
             "refused as expected: AuditIntegrityError: inclusion proof does not verify",
+            "refused as expected: AuditIntegrityError: the audit log does not match its tree",
+            "ok: the report is refused, naming the rewritten entry (0), instead of omitting "
+            "the denial",
         ],
     ),
 ]

@@ -14,7 +14,7 @@ from typing import Any, Final
 import pytest
 
 from safeshare.audit import AuditEntry, AuditLog
-from safeshare.audit import log as log_module
+from safeshare.audit import report as report_module
 from safeshare.audit.entry import encode
 from safeshare.audit.note import b64std_encode
 from safeshare.audit.report import DIMENSIONS, OUTCOME_ORDER, Report, build_report
@@ -144,6 +144,7 @@ def test_to_dict_is_json_and_puts_denials_first(log: AuditLog) -> None:
         "origin": ORIGIN,
         "size": 12,
         "root_hash": b64std_encode(ref_mth([ref_leaf(encode(e)) for e in ENTRIES])),
+        "checkpoint": None,
     }
     assert data["period"] == {"since": None, "until": None}
     assert data["generated_at"] == "2026-11-29T12:00:00Z"
@@ -291,7 +292,7 @@ def test_entries_are_streamed_in_chunks(
     store: Store, log: AuditLog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The report reads the log a chunk at a time, never all of it at once."""
-    monkeypatch.setattr(log_module, "READ_CHUNK", 5)
+    monkeypatch.setattr(report_module, "READ_CHUNK", 5)
     seen: list[int] = []
     real = store.transaction
 
