@@ -35,7 +35,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, IPvAnyAddress, create_model
 
-from safeshare._jose import sdjwt
+from safeshare import _testnet
+from safeshare._internal.b64 import b64u_decode
+from safeshare._jose import jwe, sdjwt
+from safeshare.envelope import ENVELOPE_TYP, SD_JWT_TYP, seal
 from safeshare.privacy.generalize import (
     DAY,
     MONTH,
@@ -54,6 +57,7 @@ from safeshare.privacy.schema import (
     RecordSchema,
     schema_fields,
 )
+from safeshare.purpose.conditions import HandlingConditions
 from safeshare.purpose.vocabulary import DATA_CATEGORIES, load_default
 
 PURPOSES: Final = tuple(p.code for p in load_default().purposes)
@@ -305,3 +309,47 @@ def test_every_decision_follows_the_rule_order(case: Case) -> None:
         assert origin in decision.rule
         if spec.special_categories and not listed:
             assert decision.action != "disclose"
+
+
+# -- end to end, through seal() ---------------------------------------------------------------
+
+_NET: Final = _testnet.build(datetime(2026, 11, 29, 12, 0, tzinfo=UTC))
+
+
+def _decrypted_view(envelope: bytes, agency: str) -> tuple[set[str], list[str]]:
+    """Every JSON value and string the recipient can decode from the plaintext."""
+    parsed = jwe.parse(json.loads(envelope), typ=ENVELOPE_TYP, cty=SD_JWT_TYP, max_recipients=32)
+    token = jwe.decrypt(parsed, _NET.keysets[agency].decryption_keys)[0].decode("ascii")
+    issuer_jwt, disclosures, _ = sdjwt.split(token)
+    payload = json.loads(b64u_decode(issuer_jwt.split(".")[1], what="payload"))
+    values = [payload] + [json.loads(b64u_decode(d, what="disclosure")) for d in disclosures]
+    return _subtrees(values)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cases())
+def test_through_seal_nothing_outside_the_plan_reaches_the_recipient(case: Case) -> None:
+    plan = plan_for(case.schema, case.purpose)
+    special = plan.special_categories_disclosed
+    handling = HandlingConditions.for_special_categories(*special) if special else None
+    envelope = seal(
+        case.record,
+        sender=_NET.keysets["XA-NPOL"],
+        to=["XB-PROS"],
+        registry=_NET.registry,
+        purpose=case.purpose,
+        legal_basis="UNTOC.Art18",
+        case_ref="XA/2026/PROPERTY",
+        message_type="spontaneous_information",
+        handling=handling,
+        schema=case.schema,
+        now=_NET.now,
+    )
+    nodes, strings = _decrypted_view(envelope, "XB-PROS")
+    original = case.schema.model_validate(case.record).model_dump(mode="json")
+    for decision in plan.decisions:
+        field = ".".join(decision.path)
+        if case.kinds[field] == "bool" or decision.action == "disclose":
+            continue
+        for atom in _atoms(_get(original, decision.path)):
+            assert not _appears(atom, nodes, strings), (decision.rule, atom)
