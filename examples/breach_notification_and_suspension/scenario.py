@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import tempfile
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final
 
 from safeshare import _testnet
-from safeshare._transcript import Transcript
+from safeshare._transcript import Transcript, run_scenario
 from safeshare.audit import AuditEntry, build_report
 from safeshare.audit.checkpoint import agency_log_origin
 from safeshare.audit.log import AuditLog
@@ -434,17 +433,7 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
 
 def main() -> int:
     """Run the scenario in a temporary directory; 0 if every step behaved as expected."""
-    now = datetime.now(UTC).replace(microsecond=0)
-    with tempfile.TemporaryDirectory(prefix="safeshare-breach-") as tmp:
-        failures = run(Path(tmp), now)
-    print()
-    if failures:
-        print(f"Scenario FAILED: {len(failures)} step(s) did not behave as expected:")
-        for text in failures:
-            print(f"  - {text}")
-        return 1
-    print("Scenario complete: every step behaved as expected.")
-    return 0
+    return run_scenario(run, name="breach")
 
 
 if __name__ == "__main__":

@@ -12,13 +12,12 @@ Run: ``python examples/mla_request_completeness/scenario.py``.
 from __future__ import annotations
 
 import contextlib
-import tempfile
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Final
 
 from safeshare import _testnet
-from safeshare._transcript import Transcript
+from safeshare._transcript import Transcript, run_scenario
 from safeshare.audit.checkpoint import agency_log_origin
 from safeshare.audit.log import AuditLog
 from safeshare.audit.recorder import AuditLogRecorder
@@ -238,17 +237,7 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
 
 def main() -> int:
     """Run the scenario in a temporary directory; 0 if every step behaved as expected."""
-    now = datetime.now(UTC).replace(microsecond=0)
-    with tempfile.TemporaryDirectory(prefix="safeshare-mla-") as tmp:
-        failures = run(Path(tmp), now)
-    print()
-    if failures:
-        print(f"Scenario FAILED: {len(failures)} step(s) did not behave as expected:")
-        for text in failures:
-            print(f"  - {text}")
-        return 1
-    print("Scenario complete: every step behaved as expected.")
-    return 0
+    return run_scenario(run, name="mla")
 
 
 if __name__ == "__main__":

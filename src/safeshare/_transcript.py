@@ -6,7 +6,10 @@ each step did and of collecting what did not behave as expected.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TypeVar, overload
 
 from safeshare.errors import PolicyError, SafeShareError, UsageError
@@ -83,3 +86,23 @@ class Transcript:
         self.failures.append(what)
         self.say(f"  MISBEHAVED: {what} was accepted; it should have been refused")
         return None
+
+
+def run_scenario(run: Callable[[Path, datetime], list[str]], *, name: str) -> int:
+    """Run a scenario's *run* in a fresh temporary directory at the current time.
+
+    Prints the verdict after the transcript and returns the exit code: 0 if
+    every step behaved as expected, 1 otherwise (listing the steps that did
+    not). *name* only names the temporary directory.
+    """
+    now = datetime.now(UTC).replace(microsecond=0)
+    with tempfile.TemporaryDirectory(prefix=f"safeshare-{name}-") as tmp:
+        failures = run(Path(tmp), now)
+    print()
+    if failures:
+        print(f"Scenario FAILED: {len(failures)} step(s) did not behave as expected:")
+        for text in failures:
+            print(f"  - {text}")
+        return 1
+    print("Scenario complete: every step behaved as expected.")
+    return 0
