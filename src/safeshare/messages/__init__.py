@@ -1,6 +1,6 @@
 """The treaty message types: drafts that say, before sealing, everything that is missing.
 
-Each message type of ``specs/envelope.md`` section 7 is a pydantic model in
+Each message type of ``specs/safeshare-v1.md`` section 11.1 is a pydantic model in
 :data:`MESSAGE_MODELS`, keyed by its ``msg_type`` code. A model accepts an
 incomplete draft; :meth:`Message.validate` returns *every* problem at once as
 :class:`Problem` objects (field, message for a caseworker, rule), and
@@ -11,7 +11,7 @@ CLI's ``safeshare request validate FILE``).
 Replies and other follow-ups reference the envelope they follow and inherit
 its purpose and case: build them with :func:`inherit` (from the verified
 request) and :meth:`ReplyContext.reply`, and check received ones with
-``validate(request=inherit(stored_request))``. ``specs/messages.md`` lists the
+``validate(request=inherit(stored_request))``. ``specs/safeshare-v1.md`` section 11 lists the
 fields and rules of every type with the treaty article each rule comes from.
 
 Example::

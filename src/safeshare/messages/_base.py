@@ -83,13 +83,16 @@ CATEGORY_WORDS: Final[dict[str, str]] = {
 # -- rule citations ------------------------------------------------------------
 
 R_SPECIALITY: Final = "UNTOC Art. 18(19); Second Additional Protocol Art. 14(2)"
-R_VOCABULARY: Final = "safeshare vocabulary (specs/purposes.md)"
-R_CASE: Final = "safeshare: every transfer belongs to a case (specs/envelope.md section 4)"
-R_REPLY: Final = "safeshare: follow-up messages name the envelope they follow (specs/messages.md)"
+R_VOCABULARY: Final = "safeshare vocabulary (specs/safeshare-v1.md section 8)"
+R_CASE: Final = "safeshare: every transfer belongs to a case (specs/safeshare-v1.md section 5.3)"
+R_REPLY: Final = "safeshare: follow-up messages name the envelope they follow (specs/safeshare-v1.md section 11.3)"
 R_INHERIT: Final = (
-    "safeshare: follow-up messages inherit purpose and case (specs/messages.md); UNTOC Art. 18(19)"
+    "safeshare: follow-up messages inherit purpose and case (specs/safeshare-v1.md section 11.3); "
+    "UNTOC Art. 18(19)"
 )
-R_CONTENT: Final = "content data requires mutual legal assistance (specs/messages.md)"
+R_CONTENT: Final = (
+    "content data requires mutual legal assistance (specs/safeshare-v1.md section 11.2)"
+)
 R_SAFEGUARDS: Final = "Budapest Convention Art. 15 (conditions and safeguards: proportionality)"
 
 
@@ -413,7 +416,7 @@ class Message(BaseModel):
     model_config = _DRAFT
 
     msg_type: ClassVar[str]
-    """The envelope ``msg_type`` code (``specs/envelope.md`` section 7)."""
+    """The envelope ``msg_type`` code (``specs/safeshare-v1.md`` section 11.1)."""
     title: ClassVar[str]
     """The type's name for people, e.g. "MLA request"."""
     reference_field: ClassVar[str | None] = None

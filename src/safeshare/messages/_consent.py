@@ -45,7 +45,7 @@ def _scope(check: Check, message: ConsentRequest | ConsentGrant) -> None:
             "new_purpose",
             f"New purpose {message.new_purpose!r} is not in the vocabulary: use a known purpose "
             "code; a use that cannot be named cannot be enforced.",
-            "safeshare vocabulary (specs/purposes.md)",
+            "safeshare vocabulary (specs/safeshare-v1.md section 8)",
         )
     seen: set[str] = set()
     for i, agency in enumerate(message.new_recipients):

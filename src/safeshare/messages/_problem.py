@@ -11,7 +11,7 @@ from pydantic import ValidationError
 __all__ = ["Problem", "format_problems", "problems_from_validation_error"]
 
 #: Rule cited for problems that come from the shape of the message itself.
-SCHEMA_RULE: Final = "safeshare message format (specs/messages.md)"
+SCHEMA_RULE: Final = "safeshare message format (specs/safeshare-v1.md section 11)"
 
 
 @dataclass(frozen=True, slots=True)

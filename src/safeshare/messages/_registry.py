@@ -73,7 +73,7 @@ def _unknown_type(msg_type: object) -> Problem:
     return Problem(
         "msg_type",
         f"Message type {msg_type!r} is not known: use one of {', '.join(sorted(MESSAGE_MODELS))}.",
-        "specs/envelope.md section 7",
+        "specs/safeshare-v1.md section 11.1",
     )
 
 

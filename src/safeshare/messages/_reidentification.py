@@ -36,7 +36,7 @@ MAX_PSEUDONYMS: Final = 64
 
 R_REIDENTIFY: Final = (
     "safeshare: only the originator resolves pseudonyms, on a recorded request "
-    "(specs/messages.md section 6.13)"
+    "(specs/safeshare-v1.md section 11.6.13)"
 )
 R_NECESSITY: Final = "Second Additional Protocol Art. 14(2)(b) (data minimisation: necessity)"
 
@@ -66,20 +66,6 @@ class ReidentificationRequest(Message):
     """What the identities are needed for: the envelope's purpose or a compatible one."""
     justification: Text | None = None
     """Why the identity, and not the pseudonym, is necessary."""
-
-    def _check_claims(self, check: Check) -> None:
-        before = len(check.problems)
-        super()._check_claims(check)
-        basis = check.basis
-        if basis is not None and not check.vocabulary.allows_message_type(
-            basis.code, self.msg_type
-        ):
-            # Like the other follow-ups (consent_request), a re-identification request
-            # belongs to the transfer it follows: every legal basis provides for it. For a
-            # known legal basis, the only legal_basis problem of the claims is that one.
-            check.problems[before:] = [
-                p for p in check.problems[before:] if p.field != "legal_basis"
-            ]
 
     def _check(self, check: Check) -> None:
         if not self.pseudonyms:

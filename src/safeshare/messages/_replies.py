@@ -29,7 +29,7 @@ __all__ = [
     "StatusUpdate",
 ]
 
-R_RECEIPT: Final = "safeshare: receipts (specs/messages.md)"
+R_RECEIPT: Final = "safeshare: receipts (specs/safeshare-v1.md section 11.6.12)"
 
 #: The message types that ask the recipient to act.
 REQUEST_TYPES: Final = frozenset(
@@ -106,6 +106,24 @@ class DisclosureResponse(Reply):
     provider: Text | None = None
     withheld_reason: Text | None = None
 
+    @staticmethod
+    def _resolves_pseudonyms(check: Check) -> bool:
+        """Whether this answers a re-identification request (given as ``request=``)."""
+        return check.request is not None and (
+            check.request.in_reply_to.msg_type == "reidentification_request"
+        )
+
+    def _check_claims(self, check: Check) -> None:
+        before = len(check.problems)
+        super()._check_claims(check)
+        if check.basis is not None and self._resolves_pseudonyms(check):
+            # The identities behind pseudonyms belong to the transfer that carried them:
+            # the legal basis that covered it covers their resolution, as it covers the
+            # re-identification request (a follow-up message type).
+            check.problems[before:] = [
+                p for p in check.problems[before:] if p.field != "legal_basis"
+            ]
+
     def _check(self, check: Check) -> None:
         if self.outcome is None:
             check.missing(
@@ -144,7 +162,10 @@ class DisclosureResponse(Reply):
                 "reasons must be given when assistance is refused, even in part.",
                 "UNTOC Art. 18(23)",
             )
-        check.category("data_category", self.data_category, self.msg_type, content_procedures=None)
+        if not self._resolves_pseudonyms(check):
+            check.category(
+                "data_category", self.data_category, self.msg_type, content_procedures=None
+            )
 
 
 class Result(Part):

@@ -1,7 +1,7 @@
 """Purposes, legal bases and legal instruments, as data that users can extend.
 
 A transfer states *why* it is made (``purpose``) and *under which legal basis*
-(``legal_basis``) in its signed claims (``specs/envelope.md`` section 4). Both
+(``legal_basis``) in its signed claims (``specs/safeshare-v1.md`` section 5.3). Both
 are codes from a vocabulary:
 
 * an :class:`Instrument` is a treaty or law (``BUDAPEST-2AP``, ``UNTOC``, a
@@ -23,8 +23,8 @@ JSON Schema in ``specs/schemas/vocabulary-file.schema.json``) through
 :func:`load` and :func:`merge`: an extension may add instruments, purposes and
 legal bases, and may let existing purposes be pursued under its new
 instruments (``purpose_instruments``); it can never redefine an existing entry
-(that raises :class:`~safeshare.errors.UsageError`). ``specs/purposes.md``
-describes the contents and the rules.
+(that raises :class:`~safeshare.errors.UsageError`). ``specs/safeshare-v1.md``
+section 8 describes the contents and the rules.
 
 Errors: looking up an unknown code while authoring raises
 :class:`~safeshare.errors.UsageError`; :meth:`Vocabulary.require_purpose_allowed`,
@@ -83,7 +83,7 @@ DEFAULT_FILES: Final = ("legal_bases.json", "purposes.json")
 _STRICT: Final = ConfigDict(extra="forbid", frozen=True)
 
 PurposeCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")]
-"""A purpose code: the pattern of the ``purpose`` claim (``specs/envelope.md``)."""
+"""A purpose code: the pattern of the ``purpose`` claim (``specs/safeshare-v1.md`` section 5.3)."""
 LegalBasisCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:()-]{0,127}$")]
 """A legal-basis code: the pattern of the ``legal_basis`` claim, e.g. ``UNTOC.Art18``."""
 InstrumentCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9._-]{0,63}$")]
@@ -137,7 +137,7 @@ notices). Content data can only be requested under ``mutual_legal_assistance``
 """
 
 #: Message types that follow up another message and inherit its purpose, legal
-#: basis and case (``specs/messages.md``). Every legal basis implicitly provides
+#: basis and case (``specs/safeshare-v1.md`` section 11.3). Every legal basis implicitly provides
 #: for them: they belong to the transfer they follow, not to a new one.
 FOLLOW_UP_MESSAGE_TYPES: Final = frozenset(
     {
@@ -148,6 +148,7 @@ FOLLOW_UP_MESSAGE_TYPES: Final = frozenset(
         "consent_request",
         "consent_grant",
         "consent_refusal",
+        "reidentification_request",
     }
 )
 
@@ -420,7 +421,7 @@ class Vocabulary(BaseModel):
         except KeyError:
             raise UsageError(
                 f"unknown legal basis {code!r}",
-                hint="list them with Vocabulary.legal_bases_for() or see specs/purposes.md",
+                hint="list them with Vocabulary.legal_bases_for() or see specs/safeshare-v1.md section 8.5",
             ) from None
 
     def has_instrument(self, code: str) -> bool:

@@ -169,3 +169,36 @@ def test_seal_arguments_carry_pseudonyms_only() -> None:
         "requested_purpose",
         "justification",
     }
+
+
+def test_the_answer_resolving_pseudonyms_follows_the_transfer_it_belongs_to() -> None:
+    # The original envelope's legal basis (spontaneous information) provides for
+    # no disclosure response; the answer to the re-identification request is still
+    # valid, as the request is (both belong to the transfer that carried the pseudonyms).
+    from datetime import UTC, datetime
+
+    from safeshare.messages import DisclosureResponse, inherit
+
+    now = datetime(2026, 11, 29, 12, tzinfo=UTC)
+    original = {
+        "jti": "A" * 22,
+        "digest": "0" * 64,
+        "msg_type": "spontaneous_information",
+        "purpose": "locate_suspect",
+        "legal_basis": "UNTOC.Art18(4)",
+        "case_ref": "XA-2026-1",
+    }
+    request = inherit({**original, "jti": "B" * 22, "msg_type": "reidentification_request"})
+    answer = request.reply(
+        DisclosureResponse,
+        outcome="disclosed",
+        data_category="subscriber",
+        records=({"pseudonym": "pn_" + "a" * 22, "value": "P1234567"},),
+    )
+    assert answer.validate(request=request, now=now) == []
+    # The same answer to a disclosure request under that basis is refused.
+    other = inherit({**original, "jti": "C" * 22, "msg_type": "disclosure_request"})
+    wrong = other.reply(
+        DisclosureResponse, outcome="disclosed", data_category="subscriber", records=({"x": 1},)
+    )
+    assert any(p.field == "legal_basis" for p in wrong.validate(request=other, now=now))
