@@ -641,6 +641,8 @@ def _seal(args: argparse.Namespace) -> int:
                 exc, args, registry=registry, handling=handling, now=now, override=override
             ) from None
         origin = None if recorder is None else recorder.log.origin
+        # The seal entry names the envelope (jti, digest): what a consent grant needs.
+        sealed = None if recorder is None else recorder.log.entry(recorder.log.size() - 1)
     if out is None:
         sys.stdout.write(envelope.decode("ascii") + "\n")
         return 0
@@ -657,6 +659,8 @@ def _seal(args: argparse.Namespace) -> int:
         )
     if origin is not None:
         say(f"  recorded in the audit log {origin}")
+    if sealed is not None and sealed.jti is not None:
+        say(f"  envelope id (jti) {sealed.jti}, digest {sealed.envelope_digest}")
     say(f"  written to {out}")
     return 0
 
@@ -741,20 +745,27 @@ def _open(args: argparse.Namespace) -> int:
             skew=timedelta(seconds=args.skew_seconds),
         )
         forwarded = None
+        refused: SafeShareError | None = None
         if args.forward_to is not None and recorder is not None:
-            forwarded = forward(
-                opened,
-                sender=recipient,
-                to=args.forward_to,
-                registry=registry,
-                disclose=args.disclose,
-                actor=args.actor,
-                recorder=recorder,
-                consents=consents,
-                now=now,
-                pad=args.pad,
-            )
-            fs.atomic_write(args.forward_out, forwarded)
+            try:
+                forwarded = forward(
+                    opened,
+                    sender=recipient,
+                    to=args.forward_to,
+                    registry=registry,
+                    disclose=args.disclose,
+                    actor=args.actor,
+                    recorder=recorder,
+                    consents=consents,
+                    now=now,
+                    pad=args.pad,
+                )
+            except SafeShareError as exc:
+                # The open itself succeeded and was recorded: show what was opened,
+                # then report the refused forward (exit code 1).
+                refused = exc
+            else:
+                fs.atomic_write(args.forward_out, forwarded)
         audit = (
             None
             if recorder is None or recorder.index is None
@@ -792,6 +803,11 @@ def _open(args: argparse.Namespace) -> int:
         say(
             f"Forwarded {', '.join(args.disclose)} to {args.forward_to} "
             f"({len(forwarded)} bytes), written to {args.forward_out}"
+        )
+    if refused is not None:
+        raise type(refused)(
+            f"opened, but the onward transfer to {args.forward_to} was refused: " + refused.message,
+            hint=refused.hint,
         )
     return 0
 
