@@ -176,7 +176,7 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
 
     # -- 1 -------------------------------------------------------------------------------
     t.step("XA-NPOL sends subscriber data to XB-PROS; XB-PROS opens it")
-    t.say("  Safeguard: speciality and records (Second Additional Protocol Art. 14(2), 14(10)).")
+    t.say("  Safeguard: speciality and records (Second Additional Protocol Art. 14(2), 14(8)).")
     first = t.accept(
         f"{XA} seals subscriber data for {XB}", sealed(XA, registries[XA], now, XA_ACTOR)
     )
@@ -392,7 +392,7 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
     # -- 9 -------------------------------------------------------------------------------
     t.step("The audit logs")
     t.say("  Safeguard: records of every transfer, refusal and notification (Second Additional")
-    t.say("  Protocol Art. 14(10)), open to the oversight authority (Art. 14(14)).")
+    t.say("  Protocol Art. 14(8)), open to the oversight authority (Art. 14(14)).")
     expected = {
         XA: [
             "seal",

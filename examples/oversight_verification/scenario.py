@@ -205,7 +205,7 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
     # -- 1 -------------------------------------------------------------------------------
     t.step("The agencies exchange data; one access is refused")
     t.say("  Safeguard: records of every access and refusal (Second Additional Protocol")
-    t.say("  Art. 14(10)). XB-PROS's officer first tries to open data for an incompatible")
+    t.say("  Art. 14(8)). XB-PROS's officer first tries to open data for an incompatible")
     t.say("  purpose (speciality, UNTOC Art. 18(19)): refused and recorded as a denial.")
     envelope = seal(
         RECORD,

@@ -362,7 +362,7 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
     # -- 6 -------------------------------------------------------------------------------
     t.step("The audit logs")
     t.say("  Safeguard: records of every transfer and access (Second Additional Protocol")
-    t.say("  Art. 14(10)), metadata only.")
+    t.say("  Art. 14(8)), metadata only.")
     expected = {
         XA: ["seal", "open", "open", "seal"],
         XB: ["deny", "deny", "open", "seal", "seal", "open"],

@@ -92,6 +92,37 @@ SCENARIOS: list[tuple[str, list[str]]] = [
         ],
     ),
     (
+        "onward_transfer_via_central_authority",
+        [
+            "ok: criminal record, health and ethnic origin are withheld: criminal_record_summary, "
+            "ethnic_origin_notes, health_notes",
+            "refused as expected: UsageError: for purpose 'prevent_imminent_threat' the "
+            "PersonOfInterest plan discloses data of special categories (health)",
+            "ok: no withheld field, name or value is in what XB-PROS decrypted",
+            "ok: the date of birth arrived as the year 1988",
+            "refused as expected: PolicyError: onward transfer of the data of envelope",
+            "ok: the refused onward transfer is recorded as a denial in XB-PROS's audit log",
+            "accepted: XB-PROS forwards full_name, last_known_address.city to XC-CUST",
+            "ok: XC-CUST sees the name and the city only",
+            "ok: the data comes from XA-NPOL through XB-PROS under consent grant",
+            "refused as expected: VerificationError: forwarding hop 1 (XB-PROS -> XC-CUST): the "
+            "key binding does not cover the disclosures received (sd_hash mismatch",
+            "refused as expected: PolicyError: pseudonym pn_",
+            "was not issued by XA-NPOL to XC-CUST in case 'XA-2026-000417'",
+            "re-identified for intelligence_analysis: the envelope was sent for locate_suspect",
+            "ok: the pseudonym resolves to the passport number; the entry names the pseudonym only",
+            "refused as expected: PolicyError: a data-subject lookup is made only for the purpose "
+            "data_protection_compliance",
+            "ok: the passport finds the transfer to XB-PROS for locate_suspect, and the refused "
+            "search",
+            "ok: her name and date of birth find the same transfer",
+            "ok: none of them occurs in clear",
+            "ok: XA-NPOL's log holds every step, refusals included, in order",
+            "ok: XB-PROS's log holds every step, refusals included, in order",
+            "ok: XC-CUST's log holds every step, refusals included, in order",
+        ],
+    ),
+    (
         "oversight_verification",
         [
             "accepted: the 4-hash consistency proof from size 3 to 5: XB-PROS's log only grew",
@@ -126,7 +157,7 @@ def test_scenario(name: str, lines: list[str], capsys: pytest.CaptureFixture[str
 
 def test_every_scenario_folder_is_run_here() -> None:
     assert sorted(name for name, _lines in SCENARIOS) == FOLDERS
-    assert len(FOLDERS) >= 6
+    assert len(FOLDERS) >= 7
 
 
 @pytest.mark.parametrize("folder", FOLDERS)

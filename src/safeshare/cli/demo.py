@@ -7,7 +7,20 @@ refusing a tampered or forged copy; then XA-NPOL seals subscriber information
 for XB-PROS, XB-PROS opens it, and the envelope's safeguards refuse a replay,
 a tampered envelope and a surreptitious forward to XC-CUST. Before XB-PROS
 opens the envelope for its purpose, an attempt to open it for another purpose
-is refused and recorded in XB-PROS's audit log. Finally an older
+is refused and recorded in XB-PROS's audit log.
+
+Then minimization and onward transfer: XA-NPOL seals a person-of-interest
+record by its schema (:class:`~safeshare.privacy.schemas.PersonOfInterest`)
+for ``locate_suspect``, so special categories are withheld, the passport
+number is pseudonymized (recorded in XA-NPOL's pseudonym vault,
+``XA-NPOL.vault.db``) and the date of birth generalized; XB-PROS, the
+central authority, opens it; its forward of the name and city to XC-CUST is
+refused without XA-NPOL's consent and recorded; with the consent grant it
+goes ahead (:func:`~safeshare.envelope.forward`), and XC-CUST verifies the
+whole chain and sees only that subset. XA-NPOL's data protection officer
+then answers the data subject's access request through the blind index
+(an investigative search of the index is refused), and no database holds the
+person's identifiers in clear. Finally an older
 registry replayed after a newer one, a revoked key and a suspended agency are
 refused, including sealing to the suspended agency.
 
@@ -43,9 +56,10 @@ from typing import TYPE_CHECKING, Any, Final, TextIO, TypeVar
 
 from safeshare._internal import fs, strictjson
 from safeshare._internal.b64 import b64u_decode, b64u_encode
-from safeshare._internal.clock import resolve_now, rfc3339
+from safeshare._internal.clock import from_unix, resolve_now, rfc3339
 from safeshare._jose import jwe
 from safeshare.audit.checkpoint import Checkpoint, agency_log_origin, sign_checkpoint
+from safeshare.audit.entry import AuditEntry
 from safeshare.audit.log import AuditLog
 from safeshare.audit.merkle import node_hash
 from safeshare.audit.note import NoteVerifier
@@ -62,6 +76,7 @@ from safeshare.envelope import (
     MAX_RECIPIENTS,
     SD_JWT_TYP,
     OpenedEnvelope,
+    forward,
     open_envelope,
     seal,
 )
@@ -81,7 +96,17 @@ from safeshare.errors import (
     VerificationError,
 )
 from safeshare.keys import AgencyKeySet, SigningKey, VerifyKey
+from safeshare.privacy.blind_index import SubjectIndex
+from safeshare.privacy.plan import plan_for
+from safeshare.privacy.pseudonyms import PseudonymVault, is_pseudonym
+from safeshare.privacy.schemas import PersonOfInterest
 from safeshare.purpose.conditions import HandlingConditions, Retention
+from safeshare.purpose.consent import (
+    ConsentStore,
+    issue_grant,
+    record_grant_issued,
+    verify_grant,
+)
 from safeshare.registry import (
     Agency,
     RegistryDocument,
@@ -105,7 +130,11 @@ __all__ = [
     "ENVELOPE_LEGAL_BASIS",
     "ENVELOPE_PURPOSE",
     "ENVELOPE_TYPE",
+    "FORWARDED_FIELDS",
     "OTHER_PURPOSE",
+    "PERSON_CASE_REF",
+    "PERSON_PURPOSE",
+    "PERSON_RECORD",
     "SUBSCRIBER_RECORD",
     "DemoAgency",
     "DemoContext",
@@ -168,9 +197,9 @@ DEMO_AGENCIES: Final = (
         },
         safeguards={
             "max_retention_days": 180,
-            "onward_transfer": "never",
+            "onward_transfer": "with_prior_authorisation",
             "oversight_body": "Bordurian Judicial Oversight Commission",
-            "accepted_instruments": ["BUDAPEST-2AP"],
+            "accepted_instruments": ["BUDAPEST-2AP", "UNTOC"],
         },
     ),
     DemoAgency(
@@ -184,7 +213,7 @@ DEMO_AGENCIES: Final = (
         },
         safeguards={
             "max_retention_days": 365,
-            "onward_transfer": "domestic_same_conditions",
+            "onward_transfer": "never",
             "oversight_body": "Carpanian Data Inspectorate",
             "accepted_instruments": ["BUDAPEST-2AP", "UNTOC"],
         },
@@ -223,6 +252,43 @@ DEMO_WITNESS: Final = "oversight.xd-dpa.example/witness"
 #: The agencies whose audit logs the demo keeps.
 DEMO_LOGGING_AGENCIES: Final = ("XA-NPOL", "XB-PROS", "XC-CUST")
 
+#: The minimization part: XA-NPOL sends a person of interest to XB-PROS, the central
+#: authority, to locate the suspect; XB-PROS passes the name and the last known city on to
+#: XC-CUST with XA-NPOL's consent. All data is fictional.
+PERSON_RECORD: Final[dict[str, Any]] = {
+    "full_name": "Mira Testova",
+    "aliases": ["M. T."],
+    "date_of_birth": "1988-07-23",
+    "nationality": "XA",
+    "passport_number": "PA4471902",
+    "last_known_address": {
+        "street": "12 Harbour Lane",
+        "postal_code": "AC-1010",
+        "city": "Port Arcadia",
+        "country": "XA",
+    },
+    "last_seen_location": [45.0812, 13.6387],
+    "last_seen_at": "2026-11-27T22:40:00Z",
+    "phone_numbers": ["+999 555 0171"],
+    "physical_description": "about 1.70 m, short dark hair, scar on the left hand",
+    "officer_safety_warning": True,
+    "criminal_record_summary": "2021: smuggling of migrants, 3 years",
+    "health_notes": "epileptic, carries medication",
+    "ethnic_origin_notes": "recorded at the request of the subject",
+}
+PERSON_PURPOSE: Final = "locate_suspect"
+#: Law-enforcement cooperation: inquiries into the whereabouts of suspects (UNTOC Art. 27(1)(b)).
+PERSON_LEGAL_BASIS: Final = "UNTOC.Art27"
+PERSON_CASE_REF: Final = "XA-2026-FUG-0417"
+#: Onward transfer only with XA-NPOL's prior authorisation; kept at most 365 days.
+PERSON_HANDLING: Final = HandlingConditions(tlp="AMBER", retention=Retention(max_days=365))
+#: What XB-PROS passes on to XC-CUST.
+FORWARDED_FIELDS: Final = ("full_name", "last_known_address.city")
+#: The officer of XC-CUST who opens the forwarded envelope.
+DEMO_XC_ACTOR: Final = "XC-CUST officer 2207"
+#: XA-NPOL's data protection officer, who answers the data subject.
+DEMO_DPO: Final = "XA-NPOL data protection officer"
+
 
 class DemoStepError(Exception):
     """A demo step found that something did not behave as expected."""
@@ -253,6 +319,8 @@ class DemoContext:
     open_index: int | None = None
     #: The oversight body's witness key (kept in memory only).
     witness_key: SigningKey | None = None
+    #: XB-PROS's opening of the person-of-interest envelope XA-NPOL sealed by its schema.
+    person: OpenedEnvelope | None = None
 
     @property
     def state_path(self) -> Path:
@@ -571,7 +639,12 @@ def _envelope_path(ctx: DemoContext, suffix: str = "") -> Path:
 
 
 def _open_as(
-    ctx: DemoContext, agency: str, envelope: bytes, *, purpose: str = ENVELOPE_PURPOSE
+    ctx: DemoContext,
+    agency: str,
+    envelope: bytes,
+    *,
+    purpose: str = ENVELOPE_PURPOSE,
+    actor: str = DEMO_ACTOR,
 ) -> OpenedEnvelope:
     """Open *envelope* as *agency* for *purpose*, with that agency's replay cache and audit
     log in the work directory."""
@@ -588,7 +661,7 @@ def _open_as(
             registry=registry,
             replay=ReplayCache(store),
             purpose=purpose,
-            actor=DEMO_ACTOR,
+            actor=actor,
             recorder=AuditLogRecorder(log),
             now=ctx.now,
         )
@@ -805,6 +878,316 @@ def _check_not_decryption_error(action: Callable[[], _T]) -> _T:
         raise UsageError(f"refused for the wrong reason: DecryptionError: {exc.message}") from None
 
 
+# -- the minimization and onward-transfer steps ------------------------------------------
+
+
+def _person_path(ctx: DemoContext, name: str) -> Path:
+    return ctx.workdir / f"envelope-person-of-interest-{name}.json"
+
+
+def _presentation_text(presentation: str) -> str:
+    """The signed payload and every disclosure of an SD-JWT presentation, decoded."""
+    issuer_jwt, *disclosures = [part for part in presentation.split("~") if part]
+    parts = [b64u_decode(issuer_jwt.split(".")[1], what="signed token payload")]
+    parts += [b64u_decode(d, what="disclosure") for d in disclosures]
+    return "\n".join(part.decode("utf-8") for part in parts)
+
+
+def _seal_person(ctx: DemoContext) -> None:
+    ctx.say("  Safeguards: purpose limitation and data minimisation (Second Additional Protocol")
+    ctx.say("  Art. 14(2)), special categories (Art. 14(4)). The record schema PersonOfInterest")
+    ctx.say(f"  decides, field by field, what the purpose {PERSON_PURPOSE} may see:")
+    plan = plan_for(PersonOfInterest, PERSON_PURPOSE)
+    for decision in plan.decisions:
+        if decision.action != "disclose":
+            special = ", ".join(decision.special_categories)
+            ctx.say(
+                f"    {decision.field}: {decision.shown_action}"
+                + (f" (special category: {special})" if special else "")
+            )
+    ctx.say(f"    the other {plan.summary()['disclose']} fields: disclose")
+    registry = _need(ctx.registry, "the verified registry")
+    xa = _need(ctx.keysets.get("XA-NPOL"), "the XA-NPOL key set")
+    with (
+        _audit_log(ctx, "XA-NPOL") as xa_log,
+        open_store(ctx.workdir / "XA-NPOL.vault.db") as vault_store,
+    ):
+        vault = PseudonymVault(vault_store)
+        envelope = ctx.expect_accepted(
+            f"XA-NPOL seals the person of interest for XB-PROS, purpose {PERSON_PURPOSE}",
+            lambda: seal(
+                PERSON_RECORD,
+                schema=PersonOfInterest,
+                vault=vault,
+                sender=xa,
+                to=["XB-PROS"],
+                registry=registry,
+                purpose=PERSON_PURPOSE,
+                legal_basis=PERSON_LEGAL_BASIS,
+                case_ref=PERSON_CASE_REF,
+                message_type="spontaneous_information",
+                handling=PERSON_HANDLING,
+                recorder=AuditLogRecorder(xa_log),
+                actor=DEMO_SENDER_ACTOR,
+                pad=True,
+                now=ctx.now,
+            ),
+        )
+        if envelope is None:
+            raise DemoStepError("XA-NPOL could not seal the person of interest")
+        entry = xa_log.entry(xa_log.size() - 1)
+        pseudonyms = vault.entries_for("XA-NPOL", str(entry.jti))
+    path = _person_path(ctx, "XA-NPOL-to-XB-PROS")
+    fs.atomic_write(path, envelope)
+    ctx.say(f"  envelope: {len(envelope)} bytes (padded to a size bucket), written to {path.name}")
+    ctx.say(
+        f"  audit log: {entry.action}/{entry.outcome} to {entry.counterparty}, purpose "
+        f"{entry.purpose}, with {len(entry.subjects)} blind-index tokens of the person"
+    )
+    ctx.check(
+        entry.action == "seal"
+        and len(entry.subjects) == 3
+        and not any(str(v) in repr(entry) for v in ("PA4471902", "Mira Testova", "0171")),
+        "the seal entry holds tokens of the passport, phone and name with birth date, not them",
+    )
+    ctx.say(f"  XA-NPOL's pseudonym vault (XA-NPOL.vault.db): {len(pseudonyms)} pseudonym(s)")
+    ctx.check(
+        [(e.path, e.recipient, e.case_ref) for e in pseudonyms]
+        == [("/passport_number", "XB-PROS", PERSON_CASE_REF)],
+        "the passport pseudonym is recorded for XB-PROS in the case, its value encrypted",
+    )
+
+
+def _open_person(ctx: DemoContext) -> None:
+    ctx.say("  XB-PROS, the central authority, opens it for its purpose. The withheld fields")
+    ctx.say("  reached it only as salted digests it cannot tell from decoys.")
+    envelope = _person_path(ctx, "XA-NPOL-to-XB-PROS").read_bytes()
+    opened = ctx.expect_accepted(
+        f"XB-PROS opens the person of interest for {PERSON_PURPOSE}",
+        lambda: _open_as(ctx, "XB-PROS", envelope, purpose=PERSON_PURPOSE),
+    )
+    if opened is None:
+        raise DemoStepError("XB-PROS could not open the person of interest")
+    ctx.person = opened
+    record = opened.verified_claims()["record"]
+    ctx.say("  disclosed fields:")
+    for name, value in sorted(record.items()):
+        ctx.say(f"    {name}: {json.dumps(value, sort_keys=True)}")
+    seen = _presentation_text(opened.presentation)
+    withheld = ("criminal_record_summary", "health_notes", "ethnic_origin_notes")
+    ctx.check(
+        not any(name in seen or str(PERSON_RECORD[name]) in seen for name in withheld),
+        "criminal record, health and ethnic origin are nowhere in what XB-PROS decrypted",
+    )
+    ctx.check(
+        is_pseudonym(record.get("passport_number"))
+        and PERSON_RECORD["passport_number"] not in seen
+        and record.get("date_of_birth") == "1988",
+        "the passport number arrived as a pseudonym, the date of birth as the year",
+    )
+
+
+def _forward_person(ctx: DemoContext) -> bytes:
+    """XB-PROS forwards FORWARDED_FIELDS of the person of interest to XC-CUST (recorded)."""
+    opened = _need(ctx.person, "XB-PROS's opening of the person of interest")
+    registry = _need(ctx.registry, "the verified registry")
+    xb = _need(ctx.keysets.get("XB-PROS"), "the XB-PROS key set")
+    with (
+        _audit_log(ctx, "XB-PROS") as xb_log,
+        open_store(ctx.workdir / "XB-PROS.consent.db") as consent_store,
+    ):
+        return forward(
+            opened,
+            sender=xb,
+            to="XC-CUST",
+            registry=registry,
+            disclose=list(FORWARDED_FIELDS),
+            actor=DEMO_ACTOR,
+            recorder=AuditLogRecorder(xb_log),
+            consents=ConsentStore(consent_store),
+            now=ctx.now,
+        )
+
+
+def _last_entry(ctx: DemoContext, agency: str) -> AuditEntry:
+    with _audit_log(ctx, agency) as log:
+        return log.entry(log.size() - 1)
+
+
+def _refuse_forward_without_consent(ctx: DemoContext) -> None:
+    ctx.say("  Safeguard: onward transfer only with the prior authorisation of the transferring")
+    ctx.say("  authority (Second Additional Protocol Art. 14(9)-(10)). The conditions XA-NPOL")
+    ctx.say("  signed say onward_transfer: with_prior_authorisation, and XB-PROS holds no")
+    ctx.say("  consent grant yet.")
+    ctx.expect_refusal(
+        f"XB-PROS forwards {', '.join(FORWARDED_FIELDS)} to XC-CUST",
+        (PolicyError,),
+        lambda: _forward_person(ctx),
+    )
+    ctx.say(f"  audit log: {_last_audit_entry(ctx, 'XB-PROS')}")
+    entry = _last_entry(ctx, "XB-PROS")
+    ctx.check(
+        (entry.action, entry.outcome, entry.counterparty) == ("deny", "denied", "XC-CUST"),
+        "the refused onward transfer is recorded as a denial in XB-PROS's audit log",
+    )
+
+
+def _forward_with_consent(ctx: DemoContext) -> None:
+    ctx.say("  XA-NPOL finds the envelope's jti and digest in its own seal entry and signs a")
+    ctx.say("  consent grant bound to that envelope, to XB-PROS as holder and XC-CUST as the")
+    ctx.say("  only onward recipient. XB-PROS then forwards the name and the city only: XA-NPOL's")
+    ctx.say("  signed token with those two disclosures, and a key-binding JWT (RFC 9901) signed")
+    ctx.say("  with the key XA-NPOL bound to XB-PROS, carrying the grant.")
+    opened = _need(ctx.person, "XB-PROS's opening of the person of interest")
+    registry = _need(ctx.registry, "the verified registry")
+    xa = _need(ctx.keysets.get("XA-NPOL"), "the XA-NPOL key set")
+    with _audit_log(ctx, "XA-NPOL") as xa_log:
+        (sealed,) = [e for _, e in xa_log.entries() if e.action == "seal" and e.jti == opened.jti]
+        token = issue_grant(
+            originator=xa,
+            holder="XB-PROS",
+            envelope_jti=str(sealed.jti),
+            envelope_digest=str(sealed.envelope_digest),
+            scope="onward_transfer",
+            onward_recipient="XC-CUST",
+            conditions=["XC-CUST receives the name and the last known city only"],
+            valid_for=timedelta(days=7),
+            now=ctx.now,
+        )
+        ctx.expect_accepted(
+            "XA-NPOL records the consent grant it issues",
+            lambda: record_grant_issued(
+                AuditLogRecorder(xa_log),
+                verify_grant(token, registry=registry, now=ctx.now),
+                actor=DEMO_SENDER_ACTOR,
+                now=ctx.now,
+            ),
+        )
+    with (
+        _audit_log(ctx, "XB-PROS") as xb_log,
+        open_store(ctx.workdir / "XB-PROS.consent.db") as consent_store,
+    ):
+        grant = ctx.expect_accepted(
+            "XB-PROS verifies and records XA-NPOL's consent grant",
+            lambda: ConsentStore(consent_store).add(
+                token,
+                registry=registry,
+                now=ctx.now,
+                recorder=AuditLogRecorder(xb_log),
+                actor=DEMO_ACTOR,
+            ),
+        )
+    if grant is None:
+        raise DemoStepError("XB-PROS could not record the consent grant")
+    ctx.say(f"  grant {grant.grant_id}: {grant.describe()}")
+    forwarded = ctx.expect_accepted(
+        f"XB-PROS forwards {', '.join(FORWARDED_FIELDS)} to XC-CUST", lambda: _forward_person(ctx)
+    )
+    if forwarded is None:
+        raise DemoStepError("XB-PROS could not forward with consent")
+    path = _person_path(ctx, "forwarded-XB-PROS-to-XC-CUST")
+    fs.atomic_write(path, forwarded)
+    ctx.say(f"  forwarded envelope: {len(forwarded)} bytes, written to {path.name}")
+    ctx.say(f"  audit log: {_last_audit_entry(ctx, 'XB-PROS')}")
+    ctx.check(
+        _last_entry(ctx, "XB-PROS").action == "forward",
+        "the onward transfer is recorded before it leaves",
+    )
+    ctx.say("  XC-CUST verifies the chain: XA-NPOL's signature, XB-PROS's key binding (bound key,")
+    ctx.say("  audience, exactly the disclosures received) and XA-NPOL's consent to this transfer.")
+    at_xc = ctx.expect_accepted(
+        f"XC-CUST opens the forwarded envelope for {PERSON_PURPOSE}",
+        lambda: _open_as(ctx, "XC-CUST", forwarded, purpose=PERSON_PURPOSE, actor=DEMO_XC_ACTOR),
+    )
+    if at_xc is None:
+        raise DemoStepError("XC-CUST could not open the forwarded envelope")
+    record = at_xc.verified_claims()["record"]
+    ctx.say(f"    record: {json.dumps(record, sort_keys=True)}")
+    for hop in at_xc.provenance:
+        ctx.say(
+            f"    provenance: from {at_xc.issuer} (case {at_xc.case_ref}, purpose "
+            f"{at_xc.purpose}) via {hop.forwarder} to {hop.recipient}, consent {hop.consent_id}"
+        )
+    address = PERSON_RECORD["last_known_address"]
+    ctx.check(
+        record
+        == {
+            "full_name": PERSON_RECORD["full_name"],
+            "last_known_address": {"city": address["city"]},
+        }
+        and [(h.forwarder, h.consent_id) for h in at_xc.provenance] == [("XB-PROS", grant.grant_id)]
+        and at_xc.issuer == "XA-NPOL",
+        "XC-CUST sees only the name and the city, from XA-NPOL via XB-PROS under the grant",
+    )
+
+
+def _subject_lookup(ctx: DemoContext) -> None:
+    ctx.say("  Safeguard: access by the data subject (Second Additional Protocol Art. 14(12)).")
+    ctx.say("  Mira Testova asks XA-NPOL what it shared about her. Its data protection officer")
+    ctx.say("  turns her passport number into a blind-index token with XA-NPOL's privacy secret")
+    ctx.say("  and looks it up in XA-NPOL's audit log; every lookup is recorded first.")
+    xa = _need(ctx.keysets.get("XA-NPOL"), "the XA-NPOL key set")
+    passport = str(PERSON_RECORD["passport_number"])
+    with _audit_log(ctx, "XA-NPOL") as xa_log:
+
+        def lookup(purpose: str) -> list[tuple[int, AuditEntry]]:
+            return SubjectIndex().lookup(
+                xa_log,
+                xa.privacy_secret,
+                "passport",
+                passport,
+                actor=DEMO_DPO,
+                recorder=AuditLogRecorder(xa_log),
+                purpose=purpose,
+                reason="access request AR-2026-0031",
+                now=ctx.now,
+            )
+
+        ctx.expect_refusal(
+            "an investigator searches the blind index for the passport number",
+            (PolicyError,),
+            lambda: lookup("criminal_investigation"),
+        )
+        found = ctx.expect_accepted(
+            "XA-NPOL's data protection officer looks up the passport number",
+            lambda: lookup("data_protection_compliance"),
+        )
+    if found is None:
+        raise DemoStepError("the data-subject lookup failed")
+    for index, entry in found:
+        ctx.say(
+            f"    entry {index}: {rfc3339(from_unix(entry.time))} {entry.action}/{entry.outcome}"
+            + (f" to {entry.counterparty}" if entry.counterparty else "")
+            + f", purpose {entry.purpose}"
+        )
+    ctx.check(
+        [(e.action, e.counterparty, e.purpose) for _, e in found][:1]
+        == [("seal", "XB-PROS", PERSON_PURPOSE)],
+        "the lookup finds the transfer to XB-PROS for locate_suspect (and the refused search)",
+    )
+    identifiers = {
+        "passport number": passport,
+        "name": str(PERSON_RECORD["full_name"]),
+        "phone number": "555 0171",
+        "street": "12 Harbour Lane",
+    }
+    files = sorted(p for p in ctx.workdir.iterdir() if ".db" in p.name and p.is_file())
+    ctx.say(
+        f"  searched the {len(files)} database files (with their WAL files) of the work directory"
+    )
+    ctx.say(f"  for her {', '.join(identifiers)}")
+    found_in = [
+        f"{label} in {path.name}"
+        for path in files
+        for label, text in identifiers.items()
+        if text.encode("utf-8") in path.read_bytes()
+    ]
+    if found_in:
+        ctx.problem(f"identifiers in clear: {', '.join(found_in)}")
+    else:
+        ctx.say("  ok: none of them occurs: no store holds her identifiers in clear")
+
+
 # -- the audit steps --------------------------------------------------------------------
 
 
@@ -998,6 +1381,20 @@ DEMO_STEPS: Final[tuple[DemoStep, ...]] = (
     DemoStep("Refuse the same envelope opened twice (replay)", _refuse_envelope_replay),
     DemoStep("Refuse a tampered envelope", _refuse_tampered_envelope),
     DemoStep("Refuse an envelope forwarded surreptitiously to XC-CUST", _refuse_forwarding),
+    DemoStep(
+        "XA-NPOL minimizes a person-of-interest record for locate_suspect and seals it",
+        _seal_person,
+    ),
+    DemoStep("XB-PROS opens it and sees only what the purpose allows", _open_person),
+    DemoStep(
+        "Refuse an onward transfer without the originator's consent",
+        _refuse_forward_without_consent,
+    ),
+    DemoStep(
+        "XA-NPOL consents; XB-PROS forwards name and city; XC-CUST verifies the chain",
+        _forward_with_consent,
+    ),
+    DemoStep("A data subject's access request, answered through the blind index", _subject_lookup),
     DemoStep("Each agency signs a checkpoint of its audit log", _sign_checkpoints),
     DemoStep("XB-PROS returns a signed receipt; XA-NPOL verifies and records it", _receipt),
     DemoStep("An oversight body witnesses every checkpoint", _cosign),
@@ -1066,9 +1463,12 @@ def register(subparsers: Subparsers) -> None:
             "the trust registry and refuse a tampered copy; seal subscriber information from "
             "XA-NPOL to XB-PROS, refuse (and record) opening it for a purpose it does not "
             "allow, open it for its purpose, then show a replayed, a tampered and a "
-            "surreptitiously forwarded envelope being refused; finally show rollback, a revoked "
-            "key and a suspended agency being refused. Exits 0 only if every step behaves as "
-            "expected."
+            "surreptitiously forwarded envelope being refused; seal a person-of-interest record "
+            "minimized by its schema, refuse its onward transfer without the originator's "
+            "consent, forward part of it with consent and verify the chain at the third agency, "
+            "and answer a data subject's access request through the blind index; sign, "
+            "witness and verify every audit log; finally show rollback, a revoked key and a "
+            "suspended agency being refused. Exits 0 only if every step behaves as expected."
         ),
     )
     parser.add_argument(
@@ -1076,8 +1476,10 @@ def register(subparsers: Subparsers) -> None:
         metavar="DIR",
         type=Path,
         help=(
-            "work in DIR (a new or empty directory) and leave the files there; the key files "
-            "are encrypted under random passphrases that are not stored"
+            "work in DIR (a new or empty directory) and leave the files there (keys, "
+            "registries, envelopes including the forwarded one, audit logs, replay caches, "
+            "consent store and pseudonym vault); the key files are encrypted under random "
+            "passphrases that are not stored"
         ),
     )
     parser.set_defaults(handler=_demo)
