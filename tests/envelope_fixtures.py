@@ -114,7 +114,7 @@ RECORD: Final[dict[str, Any]] = {
     "note": None,
     "emoji": "🚔",
 }
-#: The JWE protected header of the profile (spec section 2), exactly.
+#: The JWE protected header of the profile (spec section 5.1), exactly.
 ENVELOPE_PROTECTED: Final = {
     "enc": "A256GCM",
     "typ": "safeshare-envelope+jwe",
@@ -192,7 +192,7 @@ def expected_claims(
     if sealed_to is None:
         sealed_to = [net.registry.encryption_key(a, at=NOW).kid for a in to]
     # A single recipient is bound as holder unless onward transfer is forbidden
-    # (specs/envelope.md section 9.1).
+    # (specs/safeshare-v1.md section 7.1).
     binding: dict[str, Any] = {}
     if len(to) == 1 and handling.onward_transfer != "forbidden":
         jwk = net.registry.signing_key(to[0], at=NOW).to_jwk()

@@ -28,26 +28,27 @@ SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
 def _signed_claims() -> dict[str, Any]:
     schema = msgspec.json.schema(SignedClaims)
-    schema["$comment"] = "Payload of the issuer-signed JWT (specs/envelope.md section 4)."
+    schema["$comment"] = "Payload of the issuer-signed JWT (specs/safeshare-v1.md section 5.3)."
     return schema
 
 
 def _registry() -> dict[str, Any]:
     schema = RegistryDocument.model_json_schema(mode="validation")
-    schema["$comment"] = "Payload of a signed registry (specs/registry.md section 2)."
+    schema["$comment"] = "Payload of a signed registry (specs/safeshare-v1.md section 4.2)."
     return schema
 
 
 def _handling() -> dict[str, Any]:
     schema = HandlingConditions.model_json_schema(mode="validation")
-    schema["$comment"] = "The 'handling' claim (specs/envelope.md section 5)."
+    schema["$comment"] = "The 'handling' claim (specs/safeshare-v1.md section 5.4)."
     return schema
 
 
 def _vocabulary() -> dict[str, Any]:
     schema = VocabularyFile.model_json_schema(mode="validation")
     schema["$comment"] = (
-        "A vocabulary file: purposes, legal bases, instruments (specs/purposes.md). "
+        "A vocabulary file: purposes, legal bases, instruments (specs/safeshare-v1.md "
+        "section 8.8). "
         "Cross-references are checked when files are merged."
     )
     return schema
@@ -57,10 +58,10 @@ def _message(model: type[Message]) -> Callable[[], dict[str, Any]]:
     def build() -> dict[str, Any]:
         schema = model.model_json_schema(mode="validation")
         schema["$comment"] = (
-            f"Draft of a {model.msg_type} message (specs/messages.md). Members are optional "
-            "so that drafts can be saved; completeness is checked by the rules of "
-            "specs/messages.md, not by this schema. purpose, legal_basis and case_ref become "
-            "the envelope's claims; the other members its record."
+            f"Draft of a {model.msg_type} message (specs/safeshare-v1.md section 11). Members "
+            "are optional so that drafts can be saved; completeness is checked by the rules "
+            "of specs/safeshare-v1.md section 11, not by this schema. purpose, legal_basis "
+            "and case_ref become the envelope's claims; the other members its record."
         )
         return schema
 

@@ -3,7 +3,7 @@
 Usage: ``python specs/tools/generate_audit_vectors.py [--check]``. With
 ``--check`` it writes nothing and exits 1, listing every file that differs,
 is missing or should not be there. The format is described in
-``specs/vectors/README.md`` (section "Audit vectors").
+``specs/safeshare-v1.md`` section 14.6.4 (and ``specs/vectors/README.md``).
 
 Three kinds of case: RFC 9162 inclusion proofs (``inclusion-...``),
 consistency proofs (``consistency-...``) and signed C2SP checkpoints

@@ -3,12 +3,13 @@
 Usage: ``python specs/tools/generate_condition_vectors.py [--check]``. With
 ``--check`` it writes nothing and exits 1, listing every file that differs,
 is missing or should not be there. The format and the verifier procedure are
-in ``specs/vectors/README.md`` (section "Condition vectors").
+in ``specs/vectors/README.md`` (section "Condition vectors"); the rules in
+``specs/safeshare-v1.md`` sections 9.2, 9.3 and 10.
 
 Two kinds of case:
 
 * ``transfer-...``: the transfer check before sealing
-  (:func:`safeshare.purpose.transfer.check_transfer`, specs/purposes.md):
+  (:func:`safeshare.purpose.transfer.check_transfer`, spec section 9.2):
   a signed registry, the recipients, the handling conditions and the legal
   basis; the expected result is the list of mismatch keys
   (``"XB-PROS:retention"``), empty when the transfer may go ahead.

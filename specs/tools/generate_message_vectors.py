@@ -3,7 +3,7 @@
 Usage: ``python specs/tools/generate_message_vectors.py [--check]``. With
 ``--check`` it writes nothing and exits 1, listing every file that differs,
 is missing or should not be there. The format is described in
-``specs/messages.md`` (section "Test vectors").
+``specs/safeshare-v1.md`` section 14.6.3.
 
 Every vector is a message draft, the clock (``now``), and for messages that
 follow another envelope the verified claims of that envelope (``request``).
@@ -549,7 +549,7 @@ for _msg_type in EXAMPLES:
     valid(
         f"valid-{_msg_type.replace('_', '-')}",
         _msg_type,
-        f"A complete {_msg_type}: every completeness rule is met (specs/messages.md).",
+        f"A complete {_msg_type}: every completeness rule is met (specs/safeshare-v1.md section 11).",
     )
 
 valid_service = copy.deepcopy(EXAMPLES["mla_request"][0])

@@ -3,7 +3,7 @@
 Usage: ``python specs/tools/generate_registry_vectors.py [--check]``. With
 ``--check`` it writes nothing and exits 1, listing every file that differs,
 is missing or should not be there. The format is described in
-``specs/vectors/README.md`` (section "Registry vectors").
+``specs/safeshare-v1.md`` section 14.6.2 (and ``specs/vectors/README.md``).
 
 Every vector is a signed registry (a flattened JWS object), the pinned
 authority's public JWK and the verifier's clock. The registry is that of the
@@ -140,7 +140,7 @@ class Case:
 CASES: Final[tuple[Case, ...]] = (
     Case(
         "valid-registry",
-        "The registry of the envelope vectors, issued at now, valid 30 days (registry.md 1).",
+        "The registry of the envelope vectors, issued at now, valid 30 days (section 4.1).",
         lambda: signed(PAYLOAD),
     ),
     Case(

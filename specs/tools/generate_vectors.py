@@ -11,10 +11,10 @@ stream keyed by the vector's id, so adding a case never changes another.
 
 Each case below is a small function registered with :func:`case`; its
 description says what is wrong and which rule rejects it (sections of
-``specs/envelope.md`` unless another document is named). Valid cases are built
+``specs/safeshare-v1.md`` unless an RFC is named). Valid cases are built
 with ``seal_with_randomness``; hostile ones by hand from the low-level pieces
 (``jws``, ``sdjwt``, ``jwe`` and ``vectors_lib``), then mutated. Forwarded
-envelopes (section 9) run the chain through the library (``open_envelope``,
+envelopes (section 7) run the chain through the library (``open_envelope``,
 ``issue_grant``, ``forward_with_randomness``); their hostile cases then change
 the last recipient's plaintext, re-sign the hop and encrypt it again.
 """
@@ -410,7 +410,7 @@ def _valid_no_disclosures(ctx: Ctx) -> Built:
     "valid-plain-member-beside-sd",
     VALID,
     """The record has a plain (always disclosed) member 'reference' beside its _sd
-    array, which section 4 allows ('plain members MAY appear beside it').""",
+    array, which section 5.3 allows ('plain members MAY appear beside it').""",
 )
 def _valid_plain_member(ctx: Ctx) -> Built:
     draft = ctx.draft(sd={"reference": False})
@@ -421,7 +421,7 @@ def _valid_plain_member(ctx: Ctx) -> Built:
 @case(
     "valid-recursive-disclosures",
     VALID,
-    """Selective disclosure inside record values (section 4: 'and, recursively, in the
+    """Selective disclosure inside record values (section 5.3: 'and, recursively, in the
     record's values'): 'subject' is disclosable and carries its own _sd, its
     'given_names' elements are array-element disclosures ('...'), and 'account' is a
     plain object with a concealed 'iban' (RFC 9901 sections 4.2.4.2, 4.2.6).""",
@@ -441,12 +441,11 @@ HANDLING_ACKNOWLEDGEMENT: Final = "Do not contact the subject without prior cons
 @case(
     "valid-handling-conditions",
     VALID,
-    """Handling conditions other than the defaults in every member (section 5):
+    """Handling conditions other than the defaults in every member (section 5.4):
     RED, H2, evaluation B2, onward transfer forbidden, evidential use allowed,
     confidential request, retention 180/90 days, two special categories and an
     acknowledgement, which the verifier acknowledges (member open). (Special
-    categories rule out onward transfer to listed agencies, specs/purposes.md
-    section 13; allowed_to_listed is in the condition vectors.)""",
+    categories rule out onward transfer to listed agencies, section 9.5; allowed_to_listed is in the condition vectors.)""",
 )
 def _valid_handling(ctx: Ctx) -> Built:
     handling = HandlingConditions(
@@ -502,7 +501,7 @@ def _valid_skew_hour(ctx: Ctx) -> Built:
 @case(
     "valid-lifetime-90-days",
     VALID,
-    """exp = iat + 90 days exactly, the longest lifetime section 4 allows
+    """exp = iat + 90 days exactly, the longest lifetime section 5.3 allows
     ('iat < exp <= iat + 90 days').""",
 )
 def _valid_90_days(ctx: Ctx) -> Built:
@@ -513,7 +512,7 @@ def _valid_90_days(ctx: Ctx) -> Built:
     "valid-key-valid-since-iat",
     VALID,
     """The registry makes XA-NPOL's signing key valid from exactly iat (not_before =
-    iat); windows are half-open and include not_before (registry.md section 3).""",
+    iat); windows are half-open and include not_before (section 4.3).""",
 )
 def _valid_key_since_iat(ctx: Ctx) -> Built:
     kid = ctx.keys(XA).signing_key.kid
@@ -526,7 +525,7 @@ def _valid_key_since_iat(ctx: Ctx) -> Built:
     VALID,
     """XA-NPOL's signing key was revoked one hour before now but one hour after the
     envelope's iat: the key is resolved at iat (section 6.2 step 7), where it is not
-    revoked yet (registry.md section 3: 'revoked_at <= t').""",
+    revoked yet (section 4.3: 'revoked_at <= t').""",
 )
 def _valid_revoked_later(ctx: Ctx) -> Built:
     kid = ctx.keys(XA).signing_key.kid
@@ -543,7 +542,7 @@ def _valid_revoked_later(ctx: Ctx) -> Built:
     VALID,
     """XA-NPOL was suspended one hour before now but after the envelope's iat (two
     hours ago). Section 6.2 step 7 rejects an agency 'suspended at iat' only
-    (registry.md section 3: 'suspended_at <= t'), so the envelope is accepted.""",
+    (section 4.3: 'one of the agency's suspension periods contains t'), so the envelope is accepted.""",
 )
 def _valid_suspended_later(ctx: Ctx) -> Built:
     registry = ctx.registry(
@@ -612,7 +611,7 @@ for _alg, _suffix in (
     "invalid-jose-recipient-alg-rsa-oaep",
     MALFORMED,
     """The per-recipient header says alg RSA-OAEP: off the profile's single algorithm
-    (section 3, section 6.2 step 2).""",
+    (section 5.2, section 6.2 step 2).""",
 )
 def _alg_rsa(ctx: Ctx) -> Built:
     env = ctx.genuine()
@@ -684,7 +683,7 @@ add(
     MALFORMED,
     """The protected header says enc A128GCM and the content really is A128GCM with a
     128-bit CEK (so the wrapped key is 24 bytes). The profile allows only A256GCM
-    (section 3, section 6.2 step 2).""",
+    (section 5.2, section 6.2 step 2).""",
     _enc_case("A128GCM"),
 )
 add(
@@ -819,7 +818,7 @@ def _inner_typ(ctx: Ctx, draft: Draft) -> None:
     "unknown_key",
     """iss is XA-NPOL but the token is signed by XC-CUST's registered signing key
     under XC-CUST's kid: the key is looked up as (iss, kid, sig), and XA-NPOL has no
-    such key (section 6.2 step 7; registry.md section 3: 'also when another agency
+    such key (section 6.2 step 7; section 4.3: 'also when another agency
     does').""",
 )
 @_inner
@@ -833,7 +832,7 @@ def _inner_other_agency(ctx: Ctx, draft: Draft) -> None:
     "wrong_key_use",
     """The issuer-signed JWT's kid names XA-NPOL's X25519 *encryption* key (alg still
     Ed25519, signed with the real signing key): the registry lists that kid with use
-    'enc' (section 6.2 step 7, registry.md section 3).""",
+    'enc' (section 6.2 step 7, section 4.3).""",
 )
 @_inner
 def _inner_enc_kid(ctx: Ctx, draft: Draft) -> None:
@@ -845,7 +844,7 @@ def _inner_enc_kid(ctx: Ctx, draft: Draft) -> None:
     VERIFICATION_FAILED,
     """The token is signed by a key no registry lists, under the kid of XA-NPOL's
     real signing key: the registry key does not verify the signature (section 6.2
-    step 8; section 9 'sign/encrypt confusion').""",
+    step 8; section 15.1 'sign/encrypt confusion').""",
 )
 @_inner
 def _inner_unregistered(ctx: Ctx, draft: Draft) -> str:
@@ -872,7 +871,7 @@ def _inner_modified(ctx: Ctx, draft: Draft) -> str:
     MALFORMED,
     """Sign/encrypt confusion: the JWE plaintext is the claims object as bare JSON
     (record in clear), no signature at all. It is not an SD-JWT (section 6.2 step
-    5); decryption is never authentication (section 9).""",
+    5); decryption is never authentication (section 15.1).""",
 )
 def _unsigned_json(ctx: Ctx) -> Built:
     draft = ctx.draft()
@@ -901,7 +900,7 @@ def _unsigned_none(ctx: Ctx, draft: Draft) -> str:
     MALFORMED,
     """The protected header has zip DEF and the plaintext really is raw DEFLATE
     (RFC 7516 section 4.1.3). Compression is forbidden (section 6.2 step 2;
-    decompression bombs, section 9).""",
+    decompression bombs, section 15.1).""",
 )
 def _zip_protected(ctx: Ctx) -> Built:
     protected = {**lib.PROTECTED, "zip": "DEF"}
@@ -1125,7 +1124,7 @@ add(
     """The genuine epk with its most significant bit set. RFC 7748 decoders mask that
     bit, so a lenient verifier computes the same shared secret and decrypts; the
     profile requires the canonical encoding (value below 2**255 - 19, section 6.2
-    step 2; section 9).""",
+    step 2; section 15.1).""",
     mutated(_top_bit),
 )
 
@@ -1168,7 +1167,7 @@ for _suffix, _what, _make in _KID_ATTACKS:
         f"invalid-jose-inner-kid-{_suffix}",
         MALFORMED,
         f"""The issuer-signed JWT's kid contains {_what} (correctly signed by the
-        sender): the kid is an RFC 7638 thumbprint (sections 2 and 6.1), so the header
+        sender): the kid is an RFC 7638 thumbprint (sections 5.1 and 6.1), so the header
         shape violates the profile (section 6.2 step 7, section 6.3 'header shape').""",
         _inner_kid,
     )
@@ -1179,7 +1178,7 @@ add(
     "invalid-jose-recipient-kid-10kb",
     OVERSIZED,
     """The per-recipient kid is the real kid followed by 'A's, 10 KiB in all, so the
-    header exceeds the 4 KiB header cap (section 9) - a size cap is exceeded
+    header exceeds the 4 KiB header cap (section 15.1) - a size cap is exceeded
     (section 6.3 'oversized'). The kid is also not 43 characters; see the README on
     this choice.""",
     mutated(lambda ctx, env: header(env).update(kid=header(env)["kid"].ljust(_TEN_KB, "A"))),
@@ -1191,7 +1190,7 @@ add(
     OVERSIZED,
     """The issuer-signed JWT's kid is the real kid followed by 'A's, 10 KiB in all
     (correctly signed): the protected header exceeds the 4 KiB header cap (section
-    9), so a size cap is exceeded (section 6.3 'oversized').""",
+    15.1), so a size cap is exceeded (section 6.3 'oversized').""",
 )
 @_inner
 def _inner_kid_10kb(ctx: Ctx, draft: Draft) -> None:
@@ -1430,7 +1429,7 @@ add(
     "invalid-jose-json-compact-serialization",
     MALFORMED,
     """A correctly built JWE in *compact* serialization (alg, kid and epk in the
-    protected header). The profile is the general JSON serialization (section 2,
+    protected header). The profile is the general JSON serialization (section 5.1,
     section 6.2 step 2).""",
 )
 def _compact(ctx: Ctx) -> Built:
@@ -1685,7 +1684,7 @@ def _oversized(ctx: Ctx) -> Built:
     OVERSIZED,
     """33 recipient entries (the 32 agencies of valid-32-recipients plus a copy to the
     sender's own key); the inner token is otherwise valid. Section 6.2 step 2 allows
-    1 to 32 and section 9 lists recipients (32) among the size caps (section 6.3
+    1 to 32 and section 15.1 lists recipients (32) among the size caps (section 6.3
     'oversized').""",
 )
 def _33(ctx: Ctx) -> Built:
@@ -1699,7 +1698,7 @@ def _33(ctx: Ctx) -> Built:
     "invalid-jose-oversized-depth-40",
     OVERSIZED,
     """The envelope JSON is nested 40 levels deep (an extra member holding nested
-    arrays); the cap is 32 (section 6.2 step 2, and section 9 lists JSON depth among
+    arrays); the cap is 32 (section 6.2 step 2, and section 15.1 lists JSON depth among
     the size caps: section 6.3 'oversized').""",
 )
 def _depth(ctx: Ctx) -> Built:
@@ -1926,7 +1925,7 @@ def _sha512(ctx: Ctx, draft: Draft) -> None:
 @case(
     "invalid-sd-jwt-sd-alg-absent",
     MALFORMED,
-    """_sd_alg is missing (RFC 9901 would default to sha-256, but section 4 says the
+    """_sd_alg is missing (RFC 9901 would default to sha-256, but section 5.3 says the
     payload has exactly the listed members, _sd_alg included).""",
 )
 @_sd
@@ -1968,7 +1967,7 @@ add(
     "invalid-sd-jwt-protocol-claim-purpose-disclosable",
     MALFORMED,
     """The protocol claim 'purpose' is made selectively disclosable (a top-level _sd
-    with its digest and two decoys; the disclosure is sent). Section 4: a token with
+    with its digest and two decoys; the disclosure is sent). Section 5.3: a token with
     _sd at the top level MUST be rejected (unknown member), and purpose is
     missing.""",
     _protocol_claim_disclosable("purpose", "top"),
@@ -1977,15 +1976,15 @@ add(
     "invalid-sd-jwt-protocol-claim-aud-disclosable",
     MALFORMED,
     """The protocol claim 'aud' is made selectively disclosable through a top-level
-    _sd (section 4: rejected as an unknown member; aud is missing).""",
+    _sd (section 5.3: rejected as an unknown member; aud is missing).""",
     _protocol_claim_disclosable("aud", "top"),
 )
 add(
     "invalid-sd-jwt-protocol-claim-retention-disclosable",
     MALFORMED,
     """handling.retention is made selectively disclosable through an _sd inside
-    'handling': handling has exactly the members of section 5 (section 6.2 step 9
-    'handling matches section 5 exactly'); only record may carry _sd (section 4).""",
+    'handling': handling has exactly the members of section 5.4 (section 6.2 step 9
+    'handling matches section 5.4 exactly'); only record may carry _sd (section 5.3).""",
     _protocol_claim_disclosable("retention", "handling"),
 )
 
@@ -1996,7 +1995,7 @@ add(
     """A key-binding JWT (typ kb+jwt, with sd_hash, aud, nonce, iat; signed by a
     holder key) follows the last '~' of an envelope sealed to two agencies, whose
     signed claims bind no holder key (no cnf): a forwarding statement needs the
-    originator's holder binding (section 9.3).""",
+    originator's holder binding (section 7.3).""",
 )
 @_sd
 def _kb(ctx: Ctx, draft: Draft) -> str:
@@ -2061,7 +2060,7 @@ def _disc_plus(ctx: Ctx, draft: Draft) -> None:
     "invalid-sd-jwt-record-without-sd",
     MALFORMED,
     """The record is a plain object without an _sd array (all members in clear,
-    correctly signed). Section 4: 'record MUST contain an _sd array'.""",
+    correctly signed). Section 5.3: 'record MUST contain an _sd array'.""",
 )
 @_sd
 def _no_sd(ctx: Ctx, draft: Draft) -> None:
@@ -2073,7 +2072,7 @@ def _no_sd(ctx: Ctx, draft: Draft) -> None:
     "invalid-sd-jwt-record-sd-not-array",
     MALFORMED,
     """record._sd is a string (one digest) instead of an array (correctly signed;
-    the matching disclosure is sent). Section 4: 'record MUST contain an _sd array'
+    the matching disclosure is sent). Section 5.3: 'record MUST contain an _sd array'
     - a claim shape violation (section 6.2 step 6, section 6.3 'malformed').""",
 )
 @_sd
@@ -2087,7 +2086,7 @@ def _sd_string(ctx: Ctx, draft: Draft) -> None:
     "invalid-sd-jwt-oversized-257-disclosures",
     OVERSIZED,
     """257 disclosures (a record of 257 members, each referenced): at most 256
-    (section 6.2 step 5; section 9 size caps).""",
+    (section 6.2 step 5; section 15.1 size caps).""",
 )
 def _257(ctx: Ctx) -> Built:
     rand = ctx.random("salts")
@@ -2104,7 +2103,7 @@ def _257(ctx: Ctx) -> Built:
     "invalid-sd-jwt-oversized-depth-40-disclosure",
     OVERSIZED,
     """A referenced disclosure whose JSON is nested 40 levels deep: the JSON depth cap
-    is 32 (section 6.2 step 2, section 9 'JSON depth (32)' among the size caps,
+    is 32 (section 6.2 step 2, section 15.1 'JSON depth (32)' among the size caps,
     section 6.3 'oversized').""",
 )
 @_sd
@@ -2124,7 +2123,7 @@ def _deep_disclosure(ctx: Ctx, draft: Draft) -> None:
     VERIFICATION_FAILED,
     """XA-NPOL seals a genuine envelope to XB-PROS and XC-CUST; XC-CUST decrypts it
     and re-encrypts the unchanged token to XD-FIU, which opens it. XD-FIU is not in
-    aud and its key is not in sealed_to (section 6.2 step 9; section 9
+    aud and its key is not in sealed_to (section 6.2 step 9; section 15.1
     'surreptitious forwarding').""",
 )
 def _forwarding(ctx: Ctx) -> Built:
@@ -2222,7 +2221,7 @@ def _not_yet(ctx: Ctx) -> Built:
 @case(
     "invalid-protocol-lifetime-over-90-days",
     MALFORMED,
-    """exp = iat + 90 days + 1 s (correctly signed): section 4 requires exp <= iat +
+    """exp = iat + 90 days + 1 s (correctly signed): section 5.3 requires exp <= iat +
     90 days (a claim that violates the profile).""",
 )
 def _lifetime(ctx: Ctx) -> Built:
@@ -2233,7 +2232,7 @@ def _lifetime(ctx: Ctx) -> Built:
 @case(
     "invalid-protocol-exp-equals-iat",
     MALFORMED,
-    """exp = iat (correctly signed): section 4 requires iat < exp.""",
+    """exp = iat (correctly signed): section 5.3 requires iat < exp.""",
 )
 def _exp_iat(ctx: Ctx) -> Built:
     draft = ctx.draft()
@@ -2260,7 +2259,7 @@ add(
     "invalid-protocol-key-revoked-before-iat",
     "key_revoked",
     """The registry says XA-NPOL's signing key was revoked one day before the
-    envelope's iat (section 6.2 step 7; registry.md section 3 'revoked_at <= t').""",
+    envelope's iat (section 6.2 step 7; section 4.3 'revoked_at <= t').""",
     _registry_case(
         lambda ctx, doc: doc.with_revoked_key(
             XA, _sig_kid(ctx), at=NOW - timedelta(days=1), reason="key compromise"
@@ -2271,8 +2270,8 @@ add(
     "invalid-protocol-key-revoked-at-iat",
     "key_revoked",
     """The signing key was revoked at exactly iat: revocation takes effect at its
-    timestamp ('revoked at or before iat', section 6.2 step 7; registry.md section
-    3).""",
+    timestamp ('revoked at or before iat', section 6.2 step 7; section
+    4.3).""",
     _registry_case(
         lambda ctx, doc: doc.with_revoked_key(XA, _sig_kid(ctx), at=NOW, reason="key compromise")
     ),
@@ -2281,7 +2280,7 @@ add(
     "invalid-protocol-key-not-yet-valid-at-iat",
     "key_not_valid",
     """The registry makes the signing key valid from iat + 1 s (section 6.2 step 7
-    'outside its validity window'; registry.md section 3 't < not_before').""",
+    'outside its validity window'; section 4.3 't < not_before').""",
     _registry_case(
         lambda ctx, doc: lib.with_key_fields(
             doc, XA, _sig_kid(ctx), not_before=NOW + timedelta(seconds=1)
@@ -2292,14 +2291,14 @@ add(
     "invalid-protocol-key-expired-at-iat",
     "key_not_valid",
     """The registry says the signing key's validity ended at exactly iat (not_after =
-    iat; windows are half-open, registry.md section 3 'not_after <= t').""",
+    iat; windows are half-open, section 4.3 'not_after <= t').""",
     _registry_case(lambda ctx, doc: lib.with_key_fields(doc, XA, _sig_kid(ctx), not_after=NOW)),
 )
 add(
     "invalid-protocol-sender-suspended",
     "agency_suspended",
     """The registry says XA-NPOL has been suspended since one day before iat (section
-    6.2 step 7; registry.md section 3 'suspended_at <= t').""",
+    6.2 step 7; section 4.3 'one of the agency's suspension periods contains t').""",
     _registry_case(
         lambda ctx, doc: doc.with_suspension(XA, at=NOW - timedelta(days=1), reason="inquiry")
     ),
@@ -2308,7 +2307,7 @@ add(
     "invalid-protocol-sender-suspended-at-iat",
     "agency_suspended",
     """XA-NPOL was suspended at exactly iat: suspension takes effect at its timestamp
-    (registry.md section 3).""",
+    (section 4.3).""",
     _registry_case(lambda ctx, doc: doc.with_suspension(XA, at=NOW, reason="inquiry")),
 )
 
@@ -2350,7 +2349,7 @@ add(
 add(
     "invalid-protocol-unknown-msg-type",
     MALFORMED,
-    """msg_type is 'arrest_warrant', not one of section 7 (correctly signed): section
+    """msg_type is 'arrest_warrant', not one of section 11.1 (correctly signed): section
     6.2 step 9 'msg_type known'.""",
     _claims_case(lambda c: c.update(msg_type="arrest_warrant")),
 )
@@ -2358,21 +2357,21 @@ add(
     "invalid-protocol-unknown-claim",
     MALFORMED,
     """The signed claims have an extra member 'nonce' (correctly signed): 'unknown
-    members MUST be rejected' (section 4).""",
+    members MUST be rejected' (section 5.3).""",
     _claims_case(lambda c: c.update(nonce="n-0S6_WzA2Mj")),
 )
 add(
     "invalid-protocol-handling-unknown-member",
     MALFORMED,
     """handling has an extra member 'onward_transfer_note' (correctly signed):
-    handling has exactly the members of section 5 (section 6.2 step 9).""",
+    handling has exactly the members of section 5.4 (section 6.2 step 9).""",
     _claims_case(lambda c: c["handling"].update(onward_transfer_note="ok to share")),
 )
 add(
     "invalid-protocol-aud-repeated",
     MALFORMED,
     """aud is ["XB-PROS", "XB-PROS"] (correctly signed): 'no repeats in aud' (section
-    4, section 6.2 step 9).""",
+    5.3, section 6.2 step 9).""",
     _claims_case(lambda c: c.update(aud=[XB, XB])),
 )
 
@@ -2386,7 +2385,7 @@ add(
     "valid-policy-own-purpose",
     VALID,
     """The envelope (purpose criminal_investigation) is opened for criminal_investigation:
-    its own purpose (section 6.2 step 11; purposes.md section 4 rule 1).""",
+    its own purpose (section 6.2 step 11; section 8.4 rule 1).""",
 )
 def _policy_own(ctx: Ctx) -> Built:
     return ctx.valid(ctx.seal(), RECORD, open=Open(purpose=PURPOSE))
@@ -2397,7 +2396,7 @@ def _policy_own(ctx: Ctx) -> Built:
     VALID,
     """The envelope (purpose criminal_investigation) is opened for prosecution, which the
     shipped vocabulary lists in criminal_investigation's compatible_with: allowed without
-    consent (speciality, UNTOC Art. 18(19); purposes.md section 4 rule 1).""",
+    consent (speciality, UNTOC Art. 18(19); section 8.4 rule 1).""",
 )
 def _policy_compatible(ctx: Ctx) -> Built:
     return ctx.valid(ctx.seal(), RECORD, open=Open(purpose="prosecution"))
@@ -2408,7 +2407,7 @@ def _policy_compatible(ctx: Ctx) -> Built:
     POLICY_VIOLATION,
     """The envelope (purpose criminal_investigation) is opened for intelligence_analysis,
     which is neither its purpose nor compatible with it, and no consent grant is held:
-    refused (section 6.2 step 11; purposes.md section 4 rule 4). The envelope itself is
+    refused (section 6.2 step 11; section 8.4 rule 4). The envelope itself is
     valid in every other respect.""",
 )
 def _policy_incompatible(ctx: Ctx) -> Built:
@@ -2420,7 +2419,7 @@ def _policy_incompatible(ctx: Ctx) -> Built:
     POLICY_VIOLATION,
     """The envelope's purpose is locate_suspect, compatible with criminal_investigation,
     which is compatible with prosecution. Opened for prosecution: refused, compatibility is
-    one step, not transitive (purposes.md section 4 rule 1).""",
+    one step, not transitive (section 8.4 rule 1).""",
 )
 def _policy_not_transitive(ctx: Ctx) -> Built:
     return Built(ctx.seal(purpose="locate_suspect"), open=Open(purpose="prosecution"))
@@ -2431,7 +2430,7 @@ def _policy_not_transitive(ctx: Ctx) -> Built:
     POLICY_VIOLATION,
     """The envelope's purpose is prosecution; criminal_investigation lists prosecution as
     compatible, but not the other way round. Opened for criminal_investigation: refused
-    (purposes.md section 4 rule 1, 'and not symmetrically').""",
+    (section 8.4 rule 1, 'and not symmetrically').""",
 )
 def _policy_not_symmetric(ctx: Ctx) -> Built:
     return Built(ctx.seal(purpose="prosecution"), open=Open(purpose=PURPOSE))
@@ -2442,7 +2441,7 @@ def _policy_not_symmetric(ctx: Ctx) -> Built:
     POLICY_VIOLATION,
     """The envelope is opened for 'fishing_expedition', a well-formed purpose code that is
     not in the vocabulary: an unknown purpose cannot be enforced and is refused (section
-    6.2 step 11; purposes.md section 6).""",
+    6.2 step 11; section 8.6).""",
 )
 def _policy_unknown(ctx: Ctx) -> Built:
     return Built(ctx.seal(), open=Open(purpose="fishing_expedition"))
@@ -2453,7 +2452,7 @@ def _policy_unknown(ctx: Ctx) -> Built:
     POLICY_VIOLATION,
     """The envelope's signed purpose is 'general_surveillance', not in the vocabulary, and
     it is opened for that same purpose: the originator's purpose cannot be enforced, so
-    the envelope is refused rather than opened (purposes.md section 6).""",
+    the envelope is refused rather than opened (section 8.6).""",
 )
 def _policy_unknown_envelope_purpose(ctx: Ctx) -> Built:
     return Built(
@@ -2475,7 +2474,7 @@ def _acknowledging_envelope(ctx: Ctx) -> bytes:
     "valid-policy-acknowledgements-given",
     VALID,
     """The handling conditions carry two free-text conditions to acknowledge; the verifier
-    acknowledges both, exactly as written (section 5, acknowledgements; section 6.2 step
+    acknowledges both, exactly as written (section 5.4, acknowledgements; section 6.2 step
     11).""",
 )
 def _policy_acknowledged(ctx: Ctx) -> Built:
@@ -2531,7 +2530,7 @@ def _expired_and_incompatible(ctx: Ctx) -> Built:
 
 
 # =====================================================================================
-# Forwarding: onward transfer with key binding (section 9), opened by the last recipient
+# Forwarding: onward transfer with key binding (section 7), opened by the last recipient
 # =====================================================================================
 
 #: When XA-NPOL seals the envelope a forwarding case starts from (relative to NOW).
@@ -2727,7 +2726,7 @@ def _presented(ctx: Ctx, fw: Forwarded) -> Presented:
 
 
 def _encrypt_to(ctx: Ctx, agency: str, token: str, net: TestNetwork | None = None) -> bytes:
-    """*token* encrypted to *agency* exactly as ``forward`` encrypts (section 9.2 step 4)."""
+    """*token* encrypted to *agency* exactly as ``forward`` encrypts (section 7.2 step 4)."""
     key = (net or ctx.net).registry.encryption_key(agency, at=NOW)
     return lib.dumps(
         jwe.encrypt(
@@ -2771,7 +2770,7 @@ def _hand_hop(
     consent: str | None = None,
     prev: str | None = None,
 ) -> str:
-    """A Key Binding JWT made by hand as ``forward`` makes it (section 9.2 step 3),
+    """A Key Binding JWT made by hand as ``forward`` makes it (section 7.2 step 3),
     for hops the library refuses to make; signed by *iss*'s current signing key."""
     rand = ctx.random(label)
     _, disclosures, _ = sdjwt.split(presentation)
@@ -2814,11 +2813,11 @@ def _fwd_valid(ctx: Ctx, fw: Forwarded, record: Mapping[str, Any], **kwargs: Any
     VALID,
     """XA-NPOL seals the standard record to XB-PROS alone four hours before now, under the
     default conditions (onward_transfer with_prior_authorisation), so the token binds
-    XB-PROS's signing key in cnf (section 9.1). XB-PROS opens it, files XA-NPOL's consent
+    XB-PROS's signing key in cnf (section 7.1). XB-PROS opens it, files XA-NPOL's consent
     grant for the onward transfer of exactly this envelope to XC-CUST, and two hours
-    before now forwards 'subject' and 'offence' to XC-CUST (section 9.2): the presentation
+    before now forwards 'subject' and 'offence' to XC-CUST (section 7.2): the presentation
     carries only those two disclosures and a KB-JWT with the grant. XC-CUST opens it
-    (section 9.3): the claims are XA-NPOL's and the record has the two fields only.""",
+    (section 7.3): the claims are XA-NPOL's and the record has the two fields only.""",
 )
 def _fwd_one_hop(ctx: Ctx) -> Built:
     return _fwd_valid(ctx, _one_hop(ctx), FORWARDED_RECORD)
@@ -2829,7 +2828,7 @@ def _fwd_one_hop(ctx: Ctx) -> Built:
     VALID,
     """The conditions are onward_transfer allowed_to_listed with onward_allowed_to
     [XC-CUST]: XB-PROS forwards 'subject' and 'offence' to XC-CUST without any consent
-    grant; the hop has no 'consent' member (section 9.2 step 3; section 9.3 rule 5
+    grant; the hop has no 'consent' member (section 7.2 step 3; section 7.3 rule 5
     'allowed_to_listed requires aud to be listed').""",
 )
 def _fwd_listed(ctx: Ctx) -> Built:
@@ -2844,7 +2843,7 @@ def _fwd_listed(ctx: Ctx) -> Built:
     hours before now with XA-NPOL's consent; XC-CUST opens it and, with a second consent
     grant of XA-NPOL (holder XC-CUST, onward recipient XD-FIU), forwards 'subject' and
     'offence' to XD-FIU an hour before now. The second hop carries the first in 'prev'
-    and narrows 'disclosed'; XD-FIU verifies both hops oldest first (section 9.3).""",
+    and narrows 'disclosed'; XD-FIU verifies both hops oldest first (section 7.3).""",
 )
 def _fwd_two_hops(ctx: Ctx) -> Built:
     fw = _forward_chain(
@@ -2873,10 +2872,10 @@ def _four_hops(ctx: Ctx) -> Forwarded:
 @case(
     "valid-forward-four-hops",
     VALID,
-    """The longest chain the profile allows (MAX_HOPS = 4, section 9.2 step 1): XB-PROS ->
+    """The longest chain the profile allows (MAX_HOPS = 4, section 7.2 step 1): XB-PROS ->
     XE-AG01 -> XE-AG02 -> XE-AG03 -> XC-CUST, an hour apart, each hop with its own consent
     grant of XA-NPOL, in the registry of 33 agencies (as valid-32-recipients). XC-CUST
-    unnests four hops through 'prev' and verifies each (section 9.3).""",
+    unnests four hops through 'prev' and verifies each (section 7.3).""",
 )
 def _fwd_four_hops(ctx: Ctx) -> Built:
     return _fwd_valid(ctx, _four_hops(ctx), FORWARDED_RECORD, registry=big_network().signed)
@@ -2885,8 +2884,8 @@ def _fwd_four_hops(ctx: Ctx) -> Built:
 @case(
     "valid-forward-padded",
     VALID,
-    """XB-PROS forwards with pad=True: the KB-JWT carries a 'pad' claim of '0's (section 9.2
-    step 3) that puts the forwarded SD-JWT on its Padmé bucket (section 11.2). The
+    """XB-PROS forwards with pad=True: the KB-JWT carries a 'pad' claim of '0's (section 7.2
+    step 3) that puts the forwarded SD-JWT on its Padmé bucket (section 16.2). The
     recipient accepts 'pad' and ignores its content.""",
 )
 def _fwd_padded(ctx: Ctx) -> Built:
@@ -2903,7 +2902,7 @@ def _fwd_padded(ctx: Ctx) -> Built:
     VALID,
     """XB-PROS passes on one field of the four it received ('offence'): the presentation has
     one disclosure and 'disclosed' one digest; the three others stay undisclosed digests
-    in the originator's signed record (section 9.2 step 2).""",
+    in the originator's signed record (section 7.2 step 2).""",
 )
 def _fwd_single(ctx: Ctx) -> Built:
     fw = _one_hop(ctx, disclose=("offence",))
@@ -2916,7 +2915,7 @@ def _fwd_single(ctx: Ctx) -> Built:
     """XA-NPOL conceals 'subject' and, recursively, each of its members (as
     valid-recursive-disclosures, with cnf as seal adds it). XB-PROS passes on
     'subject.family_name' only: the presentation carries the disclosure of 'subject' (the
-    object that contains the field) and that of 'family_name', nothing else (section 9.2
+    object that contains the field) and that of 'family_name', nothing else (section 7.2
     step 2). The record is {"subject": {"family_name": ...}}.""",
 )
 def _fwd_nested(ctx: Ctx) -> Built:
@@ -2934,8 +2933,8 @@ def _fwd_nested(ctx: Ctx) -> Built:
     VALID,
     """XA-NPOL's envelope lives one day and expired a day ago; XB-PROS forwarded it an hour
     before that, for seven days. XC-CUST opens it now: data is forwarded only within the
-    originator's exp, but the recipient may open the result later (section 9.2 step 1);
-    the lifetime check of the Issuer-signed JWT is replaced by the chain's (section 9.3).""",
+    originator's exp, but the recipient may open the result later (section 7.2 step 1);
+    the lifetime check of the Issuer-signed JWT is replaced by the chain's (section 7.3).""",
 )
 def _fwd_after_exp(ctx: Ctx) -> Built:
     fw = _forward_chain(
@@ -2951,7 +2950,7 @@ def _fwd_after_exp(ctx: Ctx) -> Built:
     "valid-forward-hop-iat-is-now-plus-skew",
     VALID,
     """XB-PROS's clock is ahead: its hop is issued at now + skew, the latest the last hop's
-    iat may be ('its iat not after now plus skew', section 9.3).""",
+    iat may be ('its iat not after now plus skew', section 7.3).""",
 )
 def _fwd_iat_bound(ctx: Ctx) -> Built:
     return _fwd_valid(ctx, _one_hop(ctx, at=timedelta(seconds=SKEW)), FORWARDED_RECORD)
@@ -2962,7 +2961,7 @@ def _fwd_iat_bound(ctx: Ctx) -> Built:
     VALID,
     """The hop was made two hours ago with a lifetime that ends skew - 1 s before now:
     now = exp + skew - 1 s, the last second in which the last hop is valid ('before its
-    exp plus skew', section 9.3).""",
+    exp plus skew', section 7.3).""",
 )
 def _fwd_exp_bound(ctx: Ctx) -> Built:
     ttl = -ONE_HOP - timedelta(seconds=SKEW - 1)
@@ -2975,7 +2974,7 @@ def _fwd_exp_bound(ctx: Ctx) -> Built:
     """XB-PROS forwards the same fields of the same envelope to XC-CUST twice (two hops
     with their own jti). XC-CUST opens the first (previously_opened), then the second:
     the replay key of a forwarded envelope is (last hop iss, last hop jti), not the
-    originator's (section 9.3, step 12).""",
+    originator's (section 7.3, step 12).""",
 )
 def _fwd_twice(ctx: Ctx) -> Built:
     first = _forward_chain(ctx, [Hop(XC, at=timedelta(hours=-3))], tag="first/")
@@ -2985,7 +2984,7 @@ def _fwd_twice(ctx: Ctx) -> Built:
     return replace(_fwd_valid(ctx, second, FORWARDED_RECORD), previously_opened=(first.envelope,))
 
 
-# -- tampering with the presentation after binding (section 9.3, last hop) ---------------
+# -- tampering with the presentation after binding (section 7.3, last hop) ---------------
 
 
 @case(
@@ -2994,7 +2993,7 @@ def _fwd_twice(ctx: Ctx) -> Built:
     """XB-PROS forwarded 'offence' only; the 'subject' disclosure XB-PROS received (genuine,
     referenced by the originator's _sd) is appended after binding. The KB-JWT is
     unchanged: sd_hash no longer matches the presentation and 'disclosed' does not list the
-    extra disclosure (section 9.3: 'a disclosure added, removed or reordered after
+    extra disclosure (section 7.3: 'a disclosure added, removed or reordered after
     binding').""",
 )
 def _fwd_added(ctx: Ctx) -> Built:
@@ -3009,7 +3008,7 @@ def _fwd_added(ctx: Ctx) -> Built:
     "invalid-forward-disclosure-removed",
     VERIFICATION_FAILED,
     """XB-PROS forwarded 'subject' and 'offence'; the 'offence' disclosure is removed after
-    binding, the KB-JWT unchanged: sd_hash does not match (section 9.3).""",
+    binding, the KB-JWT unchanged: sd_hash does not match (section 7.3).""",
 )
 def _fwd_removed(ctx: Ctx) -> Built:
     fw = _one_hop(ctx)
@@ -3022,7 +3021,7 @@ def _fwd_removed(ctx: Ctx) -> Built:
     VERIFICATION_FAILED,
     """The two forwarded disclosures are swapped after binding, the KB-JWT unchanged: the
     set of digests is the one 'disclosed' lists, but sd_hash covers the presentation as
-    received, order included (section 9.3; RFC 9901 section 4.3.1).""",
+    received, order included (section 7.3; RFC 9901 section 4.3.1).""",
 )
 def _fwd_reordered(ctx: Ctx) -> Built:
     fw = _one_hop(ctx)
@@ -3034,7 +3033,7 @@ def _fwd_reordered(ctx: Ctx) -> Built:
     VERIFICATION_FAILED,
     """The KB-JWT is removed: XC-CUST receives '<Issuer-signed JWT>~<D1>~<D2>~', a direct
     envelope of XA-NPOL, whose aud is [XB-PROS]: it is not addressed to XC-CUST (section 6.2
-    step 9, verification_failed; section 9.3 applies only to an SD-JWT with a KB-JWT).""",
+    step 9, verification_failed; section 7.3 applies only to an SD-JWT with a KB-JWT).""",
 )
 def _fwd_stripped(ctx: Ctx) -> Built:
     fw = _one_hop(ctx)
@@ -3046,7 +3045,7 @@ def _fwd_stripped(ctx: Ctx) -> Built:
     "invalid-forward-wrong-audience",
     VERIFICATION_FAILED,
     """XB-PROS's genuine forward to XC-CUST, decrypted by XC-CUST and encrypted unchanged to
-    XD-FIU, which opens it: the last hop's aud is XC-CUST, not the recipient (section 9.3
+    XD-FIU, which opens it: the last hop's aud is XC-CUST, not the recipient (section 7.3
     'aud is the recipient').""",
 )
 def _fwd_wrong_aud(ctx: Ctx) -> Built:
@@ -3059,20 +3058,20 @@ def _fwd_wrong_aud(ctx: Ctx) -> Built:
     VERIFICATION_FAILED,
     """The hop's sealed_to names XD-FIU's encryption key (re-signed by XB-PROS) while the
     envelope is encrypted to XC-CUST, the hop's aud: 'its key is in sealed_to' fails
-    (section 9.3, last hop; surreptitious forwarding).""",
+    (section 7.3, last hop; surreptitious forwarding).""",
 )
 def _fwd_sealed_to(ctx: Ctx) -> Built:
     return _resigned(ctx, _one_hop(ctx), sealed_to=[ctx.enc_key(XD).kid])
 
 
-# -- the hop's signature and signer (section 9.3 rule 1) --------------------------------
+# -- the hop's signature and signer (section 7.3 rule 1) --------------------------------
 
 
 @case(
     "invalid-forward-hop-signed-by-other-key",
     VERIFICATION_FAILED,
     """The hop (iss XB-PROS, claims unchanged) is signed by XD-FIU's registered signing key,
-    not by the key the originator's cnf binds: rule 1 of section 9.3 ('its signature
+    not by the key the originator's cnf binds: rule 1 of section 7.3 ('its signature
     verifies with the key the previous link bound').""",
 )
 def _fwd_other_key(ctx: Ctx) -> Built:
@@ -3083,7 +3082,7 @@ def _fwd_other_key(ctx: Ctx) -> Built:
     "invalid-forward-hop-iss-other-agency",
     VERIFICATION_FAILED,
     """The hop is signed with the bound key (XB-PROS's) but its iss is XD-FIU: rule 1 of
-    section 9.3 ('the hop's iss is the current holder', here aud[0] of the Issuer-signed
+    section 7.3 ('the hop's iss is the current holder', here aud[0] of the Issuer-signed
     JWT, XB-PROS).""",
 )
 def _fwd_other_iss(ctx: Ctx) -> Built:
@@ -3094,7 +3093,7 @@ def _fwd_other_iss(ctx: Ctx) -> Built:
     "invalid-forward-hop-modified-after-signing",
     VERIFICATION_FAILED,
     """The hop's exp is moved a day later after XB-PROS signed it (payload re-encoded, the
-    signature kept): the signature does not verify (section 9.3 rule 1).""",
+    signature kept): the signature does not verify (section 7.3 rule 1).""",
 )
 def _fwd_modified(ctx: Ctx) -> Built:
     fw = _one_hop(ctx)
@@ -3111,7 +3110,7 @@ def _fwd_modified(ctx: Ctx) -> Built:
     "key_revoked",
     """The registry says XB-PROS's signing key (the bound one) was revoked an hour before the
     hop's iat, after the envelope was sealed: the hop's key is looked up for its iss at the
-    hop's iat (section 9.3 rule 1, 'or the registry error'; registry.md section 3).""",
+    hop's iat (section 7.3 rule 1, 'or the registry error'; section 4.3).""",
 )
 def _fwd_key_revoked(ctx: Ctx) -> Built:
     kid = ctx.keys(XB).signing_key.kid
@@ -3128,8 +3127,8 @@ def _fwd_key_revoked(ctx: Ctx) -> Built:
     "agency_suspended",
     """The registry says XB-PROS, the forwarder, was suspended half an hour before its hop
     (after the envelope was sealed to it): its key is looked up for iss at the hop's iat,
-    and a suspended agency's keys do not verify (section 9.3 rule 1, 'or the registry
-    error'; section 6.2 step 7; registry.md section 3).""",
+    and a suspended agency's keys do not verify (section 7.3 rule 1, 'or the registry
+    error'; section 6.2 step 7; section 4.3).""",
 )
 def _fwd_forwarder_suspended(ctx: Ctx) -> Built:
     registry = ctx.registry(
@@ -3145,7 +3144,7 @@ def _fwd_forwarder_suspended(ctx: Ctx) -> Built:
     VERIFICATION_FAILED,
     """A -> B -> C -> D where XB-PROS's hop to XC-CUST is re-signed without cnf (and XC-CUST's
     hop re-signed with that hop in prev): XC-CUST holds no bound key, so its hop cannot be
-    verified (section 9.3 rule 1, 'the key the previous link bound').""",
+    verified (section 7.3 rule 1, 'the key the previous link bound').""",
 )
 def _fwd_no_binding(ctx: Ctx) -> Built:
     fw = _forward_chain(ctx, [Hop(XC, at=timedelta(hours=-3)), Hop(XD, at=timedelta(hours=-1))])
@@ -3155,14 +3154,14 @@ def _fwd_no_binding(ctx: Ctx) -> Built:
     return _resigned(ctx, fw, prev=prev)
 
 
-# -- hop times (section 9.3 rule 2, and the last hop) ------------------------------------
+# -- hop times (section 7.3 rule 2, and the last hop) ------------------------------------
 
 
 @case(
     "invalid-forward-hop-exp-before-iat",
     MALFORMED,
     """The hop's exp is an hour before its iat (re-signed by XB-PROS): 'exp after iat'
-    (section 9.3 rule 2, malformed).""",
+    (section 7.3 rule 2, malformed).""",
 )
 def _fwd_exp_before(ctx: Ctx) -> Built:
     iat = to_unix(NOW + ONE_HOP)
@@ -3173,7 +3172,7 @@ def _fwd_exp_before(ctx: Ctx) -> Built:
     "invalid-forward-hop-lifetime-over-90-days",
     MALFORMED,
     """The hop's exp is 90 days and 1 s after its iat (re-signed by XB-PROS): 'at most 90
-    days later' (section 9.3 rule 2, malformed).""",
+    days later' (section 7.3 rule 2, malformed).""",
 )
 def _fwd_over_90(ctx: Ctx) -> Built:
     iat = to_unix(NOW + ONE_HOP)
@@ -3184,7 +3183,7 @@ def _fwd_over_90(ctx: Ctx) -> Built:
     "invalid-forward-hop-before-previous-iat",
     VERIFICATION_FAILED,
     """The hop's iat is skew + 1 s before the originator's iat (re-signed by XB-PROS, exp
-    seven days later): 'iat not before the previous link's iat minus skew' (section 9.3
+    seven days later): 'iat not before the previous link's iat minus skew' (section 7.3
     rule 2, verification_failed): data cannot be forwarded before it arrived.""",
 )
 def _fwd_before_previous(ctx: Ctx) -> Built:
@@ -3198,7 +3197,7 @@ def _fwd_before_previous(ctx: Ctx) -> Built:
     """A -> B -> C -> D: XB-PROS forwarded to XC-CUST three hours before now; XC-CUST's hop to
     XD-FIU (its consent grant signed ten minutes after the seal) is re-signed with iat =
     the first hop's iat - skew - 1 s (exp seven days later): 'iat not before the previous
-    link's iat minus skew' (section 9.3 rule 2, verification_failed).""",
+    link's iat minus skew' (section 7.3 rule 2, verification_failed).""",
 )
 def _fwd_second_before_first(ctx: Ctx) -> Built:
     first_at = timedelta(hours=-3)
@@ -3218,8 +3217,8 @@ def _fwd_second_before_first(ctx: Ctx) -> Built:
     "expired",
     """XA-NPOL's envelope lived one day and expired a day ago. The hop XB-PROS made within
     that lifetime is re-signed with iat = the originator's exp + skew (exp seven days
-    later): 'before ... the originator's exp, plus skew' (section 9.3 rule 2, expired).
-    Data is forwarded only while the originator's envelope is valid (section 9.2 step 1).""",
+    later): 'before ... the originator's exp, plus skew' (section 7.3 rule 2, expired).
+    Data is forwarded only while the originator's envelope is valid (section 7.2 step 1).""",
 )
 def _fwd_after_originator(ctx: Ctx) -> Built:
     fw = _forward_chain(
@@ -3237,9 +3236,9 @@ def _fwd_after_originator(ctx: Ctx) -> Built:
     "expired",
     """A -> B -> C -> D: XB-PROS's hop to XC-CUST lives one hour and ends two hours before
     now; XC-CUST opened it in time, and a second hop to XD-FIU is made by hand an hour
-    before now, after that hop's exp (forward() refuses it: section 9.2 step 1; the
+    before now, after that hop's exp (forward() refuses it: section 7.2 step 1; the
     originator's envelope is still valid). XD-FIU rejects the second hop: 'before both the
-    previous link's exp and the originator's exp, plus skew' (section 9.3 rule 2,
+    previous link's exp and the originator's exp, plus skew' (section 7.3 rule 2,
     expired).""",
 )
 def _fwd_after_previous_exp(ctx: Ctx) -> Built:
@@ -3278,7 +3277,7 @@ def _fwd_after_previous_exp(ctx: Ctx) -> Built:
     "expired",
     """The hop was made two hours ago with a lifetime that ends skew before now: now = exp +
     skew, the first second in which the last hop is expired ('the time is before its exp
-    plus skew', section 9.3). The originator's envelope is still valid.""",
+    plus skew', section 7.3). The originator's envelope is still valid.""",
 )
 def _fwd_expired(ctx: Ctx) -> Built:
     ttl = -ONE_HOP - timedelta(seconds=SKEW)
@@ -3289,20 +3288,20 @@ def _fwd_expired(ctx: Ctx) -> Built:
     "invalid-forward-hop-iat-in-future",
     "not_yet_valid",
     """XB-PROS's clock is ahead: its hop is issued at now + skew + 1 s ('its iat not after
-    now plus skew', section 9.3, not_yet_valid).""",
+    now plus skew', section 7.3, not_yet_valid).""",
 )
 def _fwd_future(ctx: Ctx) -> Built:
     return Built(_one_hop(ctx, at=timedelta(seconds=SKEW + 1)).envelope, recipient=XC)
 
 
-# -- the hop's shape (section 9.2 step 3, section 9.3) ----------------------------------
+# -- the hop's shape (section 7.2 step 3, section 7.3) ----------------------------------
 
 
 @case(
     "invalid-forward-hop-unknown-claim",
     MALFORMED,
     """The hop's claims have an extra member 'note' (re-signed by XB-PROS): the KB-JWT payload
-    has exactly the members of section 9.2 step 3 ('unknown members MUST be rejected').""",
+    has exactly the members of section 7.2 step 3 ('unknown members MUST be rejected').""",
 )
 def _fwd_unknown_claim(ctx: Ctx) -> Built:
     return _resigned(ctx, _one_hop(ctx), note="forwarded on request")
@@ -3312,7 +3311,7 @@ def _fwd_unknown_claim(ctx: Ctx) -> Built:
     "invalid-forward-hop-typ-jwt",
     MALFORMED,
     """The hop's header says typ 'JWT' (signed by XB-PROS's bound key): the KB-JWT header is
-    exactly {"alg":"Ed25519","kid":...,"typ":"kb+jwt"} (section 9.2 step 3; RFC 9901
+    exactly {"alg":"Ed25519","kid":...,"typ":"kb+jwt"} (section 7.2 step 3; RFC 9901
     section 4.3).""",
 )
 def _fwd_typ(ctx: Ctx) -> Built:
@@ -3326,7 +3325,7 @@ def _fwd_typ(ctx: Ctx) -> Built:
     "invalid-forward-disclosed-not-sorted",
     MALFORMED,
     """The hop's 'disclosed' lists the two digests in descending order (re-signed by
-    XB-PROS): 'disclosed is sorted without repeats' (section 9.3 rule 3, malformed).""",
+    XB-PROS): 'disclosed is sorted without repeats' (section 7.3 rule 3, malformed).""",
 )
 def _fwd_unsorted(ctx: Ctx) -> Built:
     fw = _one_hop(ctx)
@@ -3338,7 +3337,7 @@ def _fwd_unsorted(ctx: Ctx) -> Built:
     "invalid-forward-disclosed-repeated",
     MALFORMED,
     """The hop's 'disclosed' lists one of its two digests twice (sorted, re-signed by
-    XB-PROS): 'disclosed is sorted without repeats' (section 9.3 rule 3, malformed).""",
+    XB-PROS): 'disclosed is sorted without repeats' (section 7.3 rule 3, malformed).""",
 )
 def _fwd_repeated(ctx: Ctx) -> Built:
     fw = _one_hop(ctx)
@@ -3351,8 +3350,8 @@ def _fwd_repeated(ctx: Ctx) -> Built:
     MALFORMED,
     """The chain of valid-forward-four-hops (XB-PROS -> XE-AG01 -> XE-AG02 -> XE-AG03 ->
     XC-CUST), then a fifth hop XC-CUST -> XD-FIU made by hand as forward() would make it
-    (forward() refuses: at most 4 hops, section 9.2 step 1), with its consent grant and
-    the fourth hop in prev: 'more than 4: malformed' (section 9.3).""",
+    (forward() refuses: at most 4 hops, section 7.2 step 1), with its consent grant and
+    the fourth hop in prev: 'more than 4: malformed' (section 7.3).""",
 )
 def _fwd_five(ctx: Ctx) -> Built:
     big = big_network()
@@ -3388,7 +3387,7 @@ def _fwd_five(ctx: Ctx) -> Built:
     )
 
 
-# -- narrowing (section 9.3 rule 3) ---------------------------------------------------------
+# -- narrowing (section 7.3 rule 3) ---------------------------------------------------------
 
 
 @case(
@@ -3397,7 +3396,7 @@ def _fwd_five(ctx: Ctx) -> Built:
     """A -> B -> C -> D: XB-PROS passes on 'offence' only; XC-CUST forwards to XD-FIU and
     (re-signing its own hop, with a matching sd_hash) adds the 'subject' disclosure that
     XB-PROS received but never passed on: the second hop's 'disclosed' is not a subset of
-    the first's ('a hop cannot pass on what it did not receive', section 9.3 rule 3).""",
+    the first's ('a hop cannot pass on what it did not receive', section 7.3 rule 3).""",
 )
 def _fwd_widening(ctx: Ctx) -> Built:
     fw = _forward_chain(
@@ -3420,7 +3419,7 @@ def _fwd_widening(ctx: Ctx) -> Built:
     return Built(_encrypt_to(ctx, XD, parts.token()), recipient=XD)
 
 
-# -- the recipient of a hop (section 9.3 rule 4) ----------------------------------------------
+# -- the recipient of a hop (section 7.3 rule 4) ----------------------------------------------
 
 
 @case(
@@ -3428,7 +3427,7 @@ def _fwd_widening(ctx: Ctx) -> Built:
     "agency_suspended",
     """XC-CUST was suspended half an hour before XB-PROS forwarded to it (after the envelope
     was sealed; XB-PROS's registry did not show it yet). The registry of the vector records
-    the suspension: 'aud is not suspended at the hop's iat' (section 9.3 rule 4).""",
+    the suspension: 'aud is not suspended at the hop's iat' (section 7.3 rule 4).""",
 )
 def _fwd_suspended(ctx: Ctx) -> Built:
     registry = ctx.registry(
@@ -3439,14 +3438,14 @@ def _fwd_suspended(ctx: Ctx) -> Built:
     return Built(_one_hop(ctx).envelope, recipient=XC, registry=registry)
 
 
-# -- the conditions and the consent (section 9.3 rule 5) -------------------------------------
+# -- the conditions and the consent (section 7.3 rule 5) -------------------------------------
 
 
 @case(
     "invalid-forward-consent-missing",
     POLICY_VIOLATION,
     """The conditions are with_prior_authorisation and the hop carries no 'consent' (removed,
-    re-signed by XB-PROS): section 9.3 rule 5 requires the originator's consent grant
+    re-signed by XB-PROS): section 7.3 rule 5 requires the originator's consent grant
     (Second Additional Protocol Art. 14(10)).""",
 )
 def _fwd_no_consent(ctx: Ctx) -> Built:
@@ -3485,7 +3484,7 @@ def _swapped_grant(ctx: Ctx, *, other_envelope: bool = False, **grant: Any) -> B
     POLICY_VIOLATION,
     """The hop carries a genuine consent grant of XA-NPOL to XB-PROS for onward transfer to
     XC-CUST, but of another envelope (its digest and jti): rule 5 requires a grant 'for this
-    envelope (envelope_digest, envelope_jti)' (section 9.3).""",
+    envelope (envelope_digest, envelope_jti)' (section 7.3).""",
 )
 def _fwd_consent_envelope(ctx: Ctx) -> Built:
     return _swapped_grant(ctx, other_envelope=True)
@@ -3495,7 +3494,7 @@ def _fwd_consent_envelope(ctx: Ctx) -> Built:
     "invalid-forward-consent-other-recipient",
     POLICY_VIOLATION,
     """The hop to XC-CUST carries XA-NPOL's grant for this envelope and holder XB-PROS, but
-    for onward transfer to XD-FIU: rule 5 requires 'onward recipient aud' (section 9.3).""",
+    for onward transfer to XD-FIU: rule 5 requires 'onward recipient aud' (section 7.3).""",
 )
 def _fwd_consent_recipient(ctx: Ctx) -> Built:
     return _swapped_grant(ctx, to=XD)
@@ -3505,7 +3504,7 @@ def _fwd_consent_recipient(ctx: Ctx) -> Built:
     "invalid-forward-consent-other-holder",
     POLICY_VIOLATION,
     """The hop carries XA-NPOL's grant for this envelope and onward recipient XC-CUST, but
-    for holder XD-FIU, not XB-PROS: rule 5 requires 'holder iss' (section 9.3).""",
+    for holder XD-FIU, not XB-PROS: rule 5 requires 'holder iss' (section 7.3).""",
 )
 def _fwd_consent_holder(ctx: Ctx) -> Built:
     return _swapped_grant(ctx, holder=XD)
@@ -3516,7 +3515,7 @@ def _fwd_consent_holder(ctx: Ctx) -> Built:
     POLICY_VIOLATION,
     """The hop carries a grant for this envelope, holder XB-PROS and onward recipient XC-CUST,
     correctly signed, but by XD-FIU: rule 5 requires a grant 'issued by the originator'
-    (section 9.3; consent.md).""",
+    (section 7.3; section 10).""",
 )
 def _fwd_consent_originator(ctx: Ctx) -> Built:
     return _swapped_grant(ctx, originator=XD)
@@ -3527,8 +3526,8 @@ def _fwd_consent_originator(ctx: Ctx) -> Built:
     POLICY_VIOLATION,
     """The hop carries XA-NPOL's grant for exactly this transfer, but it was valid for one
     hour from ten minutes after the envelope was sealed, and expired more than an hour
-    before the hop: rule 5 requires a grant 'that verifies at the hop's iat' (section 9.3;
-    consent.md).""",
+    before the hop: rule 5 requires a grant 'that verifies at the hop's iat' (section 7.3;
+    section 10).""",
 )
 def _fwd_consent_expired(ctx: Ctx) -> Built:
     return _swapped_grant(
@@ -3541,7 +3540,7 @@ def _fwd_consent_expired(ctx: Ctx) -> Built:
     POLICY_VIOLATION,
     """The hop carries XA-NPOL's grant for this envelope and holder XB-PROS, but with scope
     'purpose' (to use the data for prosecution), not 'onward_transfer': rule 5 requires
-    'scope onward_transfer and onward recipient aud' (section 9.3).""",
+    'scope onward_transfer and onward recipient aud' (section 7.3).""",
 )
 def _fwd_consent_scope(ctx: Ctx) -> Built:
     return _swapped_grant(ctx, purpose="prosecution")
@@ -3551,9 +3550,9 @@ def _fwd_consent_scope(ctx: Ctx) -> Built:
     "invalid-forward-conditions-forbidden",
     VERIFICATION_FAILED,
     """XA-NPOL sealed to XB-PROS alone under onward_transfer forbidden, so its token has no
-    cnf (section 9.1). XB-PROS forwards anyway, by hand: a KB-JWT signed by its signing key,
-    in the form of section 9.2 step 3. An SD-JWT with a KB-JWT whose Issuer-signed JWT has
-    no cnf MUST be rejected, verification_failed (section 9.3), before rule 5 ('forbidden
+    cnf (section 7.1). XB-PROS forwards anyway, by hand: a KB-JWT signed by its signing key,
+    in the form of section 7.2 step 3. An SD-JWT with a KB-JWT whose Issuer-signed JWT has
+    no cnf MUST be rejected, verification_failed (section 7.3), before rule 5 ('forbidden
     rejects every hop') is reached.""",
 )
 def _fwd_forbidden(ctx: Ctx) -> Built:
@@ -3575,10 +3574,10 @@ def _fwd_forbidden(ctx: Ctx) -> Built:
     "invalid-forward-conditions-forbidden-despite-cnf",
     POLICY_VIOLATION,
     """XA-NPOL's token says onward_transfer forbidden yet binds XB-PROS's signing key in cnf
-    (built by hand: a conforming sender adds no cnf then, section 9.1, but a verifier
+    (built by hand: a conforming sender adds no cnf then, section 7.1, but a verifier
     cannot rely on it). XB-PROS forwards 'subject' and 'offence' to XC-CUST by hand with a
-    hop in the form of section 9.2 step 3 (no cnf, no consent): 'forbidden rejects every
-    hop' (section 9.3 rule 5).""",
+    hop in the form of section 7.2 step 3 (no cnf, no consent): 'forbidden rejects every
+    hop' (section 7.3 rule 5).""",
 )
 def _fwd_forbidden_cnf(ctx: Ctx) -> Built:
     rand = ctx.random("seal")
@@ -3604,7 +3603,7 @@ def _fwd_forbidden_cnf(ctx: Ctx) -> Built:
     POLICY_VIOLATION,
     """The conditions are allowed_to_listed with onward_allowed_to [XC-CUST]. XB-PROS's hop
     is re-signed to XD-FIU (aud, sealed_to and cnf XD-FIU's) and encrypted to XD-FIU:
-    'allowed_to_listed requires aud to be listed' (section 9.3 rule 5).""",
+    'allowed_to_listed requires aud to be listed' (section 7.3 rule 5).""",
 )
 def _fwd_not_listed(ctx: Ctx) -> Built:
     fw = _forward_chain(ctx, [Hop(XC, consent=False)], handling=LISTED_XC)
@@ -3623,8 +3622,8 @@ def _fwd_not_listed(ctx: Ctx) -> Built:
     "invalid-forward-envelope-of-several-recipients",
     VERIFICATION_FAILED,
     """XA-NPOL sealed one envelope to XB-PROS and XC-CUST (no cnf: one binding cannot name
-    several holders, section 9.1); XB-PROS forwards it to XD-FIU by hand. An SD-JWT with a
-    KB-JWT whose Issuer-signed JWT has more than one aud MUST be rejected (section 9.3,
+    several holders, section 7.1); XB-PROS forwards it to XD-FIU by hand. An SD-JWT with a
+    KB-JWT whose Issuer-signed JWT has more than one aud MUST be rejected (section 7.3,
     verification_failed).""",
 )
 def _fwd_several(ctx: Ctx) -> Built:
@@ -3636,14 +3635,14 @@ def _fwd_several(ctx: Ctx) -> Built:
     return Built(_encrypt_to(ctx, XD, presentation + kb_jwt), recipient=XD)
 
 
-# -- replay (section 9.3, step 12) ------------------------------------------------------------
+# -- replay (section 7.3, step 12) ------------------------------------------------------------
 
 
 @case(
     "invalid-forward-replay",
     "replay",
     """XC-CUST opens XB-PROS's forward once (previously_opened), then the same envelope
-    again: (last hop iss, last hop jti) is already recorded (section 9.3, step 12).""",
+    again: (last hop iss, last hop jti) is already recorded (section 7.3, step 12).""",
 )
 def _fwd_replay(ctx: Ctx) -> Built:
     envelope = _one_hop(ctx).envelope

@@ -65,7 +65,7 @@ XB: Final = "XB-PROS"
 XC: Final = "XC-CUST"
 XD: Final = "XD-FIU"
 
-#: The protected header every profile envelope has (section 2), in the library's order.
+#: The protected header every profile envelope has (spec section 5.1), in the library's order.
 PROTECTED: Final[dict[str, str]] = {"enc": "A256GCM", "typ": ENVELOPE_TYP, "cty": SD_JWT_TYP}
 #: The signed claims a verifier returns (``OpenedEnvelope.verified_claims``), in order.
 RETURNED_CLAIMS: Final = (
@@ -470,7 +470,7 @@ def expected_claims(
     )
     out = {name: payload[name] for name in RETURNED_CLAIMS}
     out["record"] = dict(record)
-    if "cnf" in payload:  # the holder binding (specs/envelope.md section 9)
+    if "cnf" in payload:  # the holder binding (specs/safeshare-v1.md section 7.1)
         out["cnf"] = payload["cnf"]
     return out
 
@@ -549,11 +549,11 @@ def nested_object(depth: int) -> dict[str, Any]:
     return value
 
 
-# -- forwarding hops (specs/envelope.md section 9) ----------------------------------
+# -- forwarding hops (specs/safeshare-v1.md section 7) ------------------------------
 
 
 def bind_holder(draft: Draft, net: TestNetwork) -> None:
-    """Add ``cnf`` to a draft sealed to one agency, as ``seal`` does (section 9.1): that
+    """Add ``cnf`` to a draft sealed to one agency, as ``seal`` does (section 7.1): that
     agency's newest signing key valid at ``iat``, after the other claims."""
     (agency,) = draft.claims["aud"]
     key = net.registry.signing_key(agency, at=from_unix(draft.claims["iat"])).to_jwk()
@@ -580,5 +580,5 @@ def changed(claims: Mapping[str, Any], **changes: Any) -> dict[str, Any]:
 
 def sign_hop(claims: Mapping[str, Any], key: SigningKey, *, typ: str = KB_JWT_TYP) -> str:
     """A forwarding hop: header ``{"alg":"Ed25519","kid":...,"typ":typ}``, as ``forward``
-    signs it (section 9.2 step 3)."""
+    signs it (section 7.2 step 3)."""
     return jws.sign_compact({"typ": typ}, dumps(dict(claims)), key)

@@ -1,4 +1,4 @@
-"""The conformance runner and the built-in adapter (specs/conformance.md)."""
+"""The conformance runner and the built-in adapter (specs/safeshare-v1.md sections 3 and 14)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ def test_builtin_adapter_passes_every_vector() -> None:
         "messages": True,
         "audit": True,
         "conditions": True,
+        "privacy": True,
     }
 
 
@@ -295,3 +296,232 @@ def test_condition_failures_are_reported_through_the_cli(
     assert (report["failed"], report["skipped"]) == (1, 0)
     assert report["passed"] == report["total"] - 1
     assert report["levels"] == {"conditions": False}
+
+
+# -- the privacy vectors (pseudonymize, blind_index_token, generalize) -----------------------
+
+PRIVACY_OPS: Final = {
+    "pseudonym-": "pseudonymize",
+    "blind-index-": "blind_index_token",
+    "generalize-": "generalize",
+}
+
+
+def _privacy(tmp_path: Path) -> Path:
+    """Every privacy vector, and nothing else."""
+    root = tmp_path / "vectors"
+    shutil.copytree(VECTORS / "privacy", root / "privacy")
+    return root
+
+
+def _privacy_vectors() -> list[dict[str, Any]]:
+    return [
+        json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((VECTORS / "privacy").glob("*.json"))
+    ]
+
+
+def _failed(report: Any) -> set[str]:
+    return {f.vector.removeprefix("privacy/") for f in report.failures}
+
+
+def test_every_privacy_vector_gets_an_operation() -> None:
+    vectors, skipped = load_vectors(VECTORS)
+    privacy = [v for v in vectors if v.set == "privacy"]
+    assert skipped == 0
+    assert len(privacy) == len(list((VECTORS / "privacy").glob("*.json"))) > 200
+    for vector in privacy:
+        prefix = next(p for p in PRIVACY_OPS if vector.id.startswith(p))
+        assert vector.op == PRIVACY_OPS[prefix]
+        assert "kind" not in vector.input
+        assert "trace" not in vector.input  # the intermediate values would give the answer away
+
+
+def test_builtin_adapter_passes_the_privacy_vectors(tmp_path: Path) -> None:
+    report = run(None, _privacy(tmp_path))
+    assert report.failures == []
+    assert report.passed == report.total == len(_privacy_vectors())
+    assert report.skipped == 0
+    assert report.level_results == {"privacy": True}
+
+
+#: An adapter that computes pseudonyms from the written rule with the standard library
+#: alone (HKDF, HMAC, compact JSON), and answers every other op with the built-in adapter.
+#: With FORGET_CASE it leaves the case out of the pseudonym's domain.
+_RULE_ADAPTER: Final = """
+import base64, hashlib, hmac
+from safeshare.conformance.adapter import answer
+
+def hkdf(secret, info):
+    prk = hmac.new(bytes(32), secret, hashlib.sha256).digest()
+    return hmac.new(prk, info + b"\\x01", hashlib.sha256).digest()
+
+def text(value):
+    if not isinstance(value, str) or not value:
+        raise ValueError("not a non-empty string")
+    return value.encode("utf-8")
+
+def pseudonymize(i):
+    secret = bytes.fromhex(i["secret"])
+    if len(secret) != 32:
+        raise ValueError("not a 32-byte secret")
+    parts = [text(i["issuer"]), text(i["recipient"])]
+    if not FORGET_CASE:
+        parts.append(text(i["case_ref"]))
+    value = json.dumps(i["value"], ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    parts.append(value.encode("utf-8"))
+    message = b"".join(len(p).to_bytes(4, "big") + p for p in parts)
+    key = hkdf(secret, b"safeshare/v1/pseudonym")
+    mac = hmac.new(key, message, hashlib.sha256).digest()[:16]
+    return "pn_" + base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
+
+for line in sys.stdin:
+    r = json.loads(line)
+    if r["op"] != "pseudonymize":
+        a = answer(line)
+    else:
+        try:
+            a = {"id": r["id"], "result": "valid", "output": {"pseudonym": pseudonymize(r["input"])}}
+        except ValueError:
+            a = {"id": r["id"], "result": "invalid", "error": "usage"}
+    print(json.dumps(a), flush=True)
+"""
+
+
+def test_pseudonyms_from_the_written_rule_pass(tmp_path: Path) -> None:
+    command = _script(tmp_path, "FORGET_CASE = False\n" + _RULE_ADAPTER)
+    report = run(command, _privacy(tmp_path), timeout=30)
+    assert report.failures == []
+    assert report.passed == report.total
+
+
+def test_adapter_forgetting_the_case_fails_exactly_the_pseudonyms(tmp_path: Path) -> None:
+    command = _script(tmp_path, "FORGET_CASE = True\n" + _RULE_ADAPTER)
+    report = run(command, _privacy(tmp_path), timeout=30)
+    pseudonyms = [v for v in _privacy_vectors() if v["kind"] == "pseudonym"]
+    # Every pseudonym changes, and an empty or null case is no longer refused;
+    # the other refusals (issuer, recipient, secret) and every other op still pass.
+    affected = {v["id"] for v in pseudonyms if v["expected"]["result"] == "valid"} | {
+        "pseudonym-invalid-empty-case-ref",
+        "pseudonym-invalid-null-case-ref",
+    }
+    assert _failed(report) == affected
+    assert report.passed == report.total - len(affected)
+    assert report.level_results == {"privacy": False}
+    other_case = next(f for f in report.failures if f.vector.endswith("domain-other-case"))
+    assert other_case.op == "pseudonymize"
+    assert other_case.description.startswith("Same value and recipient as pseudonym-string-ascii")
+    base = next(f for f in report.failures if f.vector.endswith("pseudonym-string-ascii"))
+    assert other_case.got["output"] == base.got["output"]  # the two cases were linked
+    assert other_case.expected["pseudonym"] != base.expected["pseudonym"]
+
+
+@pytest.mark.parametrize(
+    ("change", "affected"),
+    [
+        # Case folding instead of the lowercase mapping: 'ß' becomes 'ss', U+03C2 becomes U+03C3.
+        (
+            "value.casefold()",
+            {"blind-index-email-sharp-s", "blind-index-email-greek-final-sigma"},
+        ),
+        # Simple (one-to-one, context-free) lowercase mappings, as some languages' ToLower.
+        (
+            "value.replace('\u0130', 'i').replace('\u03a3', '\u03c3')",
+            {"blind-index-email-dotted-capital-i", "blind-index-email-greek-final-sigma"},
+        ),
+    ],
+    ids=["case-folding", "simple-case-mapping"],
+)
+def test_adapter_lowercasing_emails_differently_fails_exactly_those(
+    tmp_path: Path, change: str, affected: set[str]
+) -> None:
+    command = _wrapping(
+        tmp_path,
+        "if r['op'] == 'blind_index_token' and r['input']['subject_kind'] == 'email':\n"
+        "    value = r['input']['value']\n"
+        f"    r['input']['value'] = {change}\n"
+        "print(json.dumps(answer(json.dumps(r))), flush=True)",
+    )
+    report = run(command, _privacy(tmp_path), timeout=30)
+    assert _failed(report) == affected
+    for failure in report.failures:
+        assert failure.op == "blind_index_token"
+        assert failure.got["result"] == "valid"
+        assert failure.got["output"]["normalized"] != failure.expected["normalized"]
+        assert failure.got["output"]["token"] != failure.expected["token"]
+
+
+def test_adapter_rounding_half_up_fails_exactly_the_midpoint_cases(tmp_path: Path) -> None:
+    # Rounds the decimal text half away from zero, as a naive implementation would,
+    # instead of the exact binary64 value to nearest, ties to even; -0 is still written 0.
+    command = _wrapping(
+        tmp_path,
+        "from decimal import Decimal, ROUND_HALF_UP\n"
+        "a = answer(line)\n"
+        "spec = r['input'].get('generalization')\n"
+        "if a['result'] == 'valid' and isinstance(spec, dict) and spec['type'] == 'grid':\n"
+        "    step = Decimal(1).scaleb(-spec.get('decimals', 1))\n"
+        "    a['output']['generalized'] = [\n"
+        "        float(Decimal(repr(float(x))).quantize(step, ROUND_HALF_UP)) + 0.0\n"
+        "        for x in r['input']['value']\n"
+        "    ]\n"
+        "print(json.dumps(a), flush=True)",
+    )
+    report = run(command, _privacy(tmp_path), timeout=30)
+    assert _failed(report) == {
+        "generalize-grid-ties-to-even",
+        "generalize-grid-ties-to-even-0-decimals",
+        "generalize-grid-not-a-tie-below",
+        "generalize-grid-2-decimals",
+        "generalize-grid-4-decimals",
+        "generalize-grid-negative-zero-tie",
+    }
+    ties = next(f for f in report.failures if f.vector.endswith("grid-ties-to-even"))
+    assert ties.op == "generalize"
+    assert ties.expected["generalized"] == [0.2, -0.8]
+    assert ties.got["output"]["generalized"] == [0.3, -0.8]
+
+
+def test_negative_zero_and_booleans_are_not_accepted_for_numbers(tmp_path: Path) -> None:
+    command = _wrapping(
+        tmp_path,
+        "a = answer(line)\n"
+        "if a['result'] == 'valid' and r['op'] == 'generalize':\n"
+        "    g = a['output']['generalized']\n"
+        "    if isinstance(g, list):\n"
+        "        a['output']['generalized'] = [-0.0 if x == 0 else x for x in g]\n"
+        "    a['output']['label'] = a['output']['label'] if g != [90.0, -180.0] else True\n"
+        "print(json.dumps(a), flush=True)",
+    )
+    report = run(command, _privacy(tmp_path), timeout=30)
+    assert _failed(report) == {
+        "generalize-grid-negative-zero",
+        "generalize-grid-negative-zero-tie",
+        "generalize-grid-limits",
+    }
+
+
+def test_privacy_failures_are_reported_through_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    command = _wrapping(
+        tmp_path,
+        "a = answer(line)\n"
+        "if r['id'] == 'privacy/blind-index-invalid-phone-16-digits':\n"
+        "    a = {'id': a['id'], 'result': 'invalid', 'error': 'malformed'}\n"
+        "print(json.dumps(a), flush=True)",
+    )
+    code = main(
+        ["conformance", "run", "--impl", command, "--vectors", str(_privacy(tmp_path)), "--json"]
+    )
+    assert code == 1
+    report = json.loads(capsys.readouterr().out)
+    assert [f["vector"] for f in report["failures"]] == [
+        "privacy/blind-index-invalid-phone-16-digits"
+    ]
+    failure = report["failures"][0]
+    assert failure["op"] == "blind_index_token"
+    assert failure["expected"] == {"result": "invalid", "error": "usage"}
+    assert failure["got"]["error"] == "malformed"
+    assert (report["failed"], report["skipped"]) == (1, 0)
+    assert report["levels"] == {"privacy": False}

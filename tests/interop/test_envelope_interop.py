@@ -264,7 +264,7 @@ def _signed_payload_matches(payload: Any, opened: OpenedEnvelope) -> None:
     )
     assert payload["_sd_alg"] == "sha-256"
     assert list(payload["record"]) == ["_sd"]
-    assert len(payload["record"]["_sd"]) == len(RECORD) + 2  # two decoys (spec section 4)
+    assert len(payload["record"]["_sd"]) == len(RECORD) + 2  # two decoys (spec section 5.3)
 
 
 def test_issuer_signature_verifies_with_joserfc(
@@ -532,7 +532,7 @@ def test_reference_issuer_decoys_fall_outside_the_profile(
 ) -> None:
     """``add_decoy_claims=True`` puts decoy digests in *every* object, the top level and
     ``handling`` included; the profile allows ``_sd`` only inside ``record`` (spec
-    section 4: a top-level ``_sd`` is an unknown member). A profile rule, not a bug."""
+    section 5.3: a top-level ``_sd`` is an unknown member). A profile rule, not a bug."""
     claims = expected_claims(testnet, jti=b64u_encode(hashlib.sha256(b"decoys").digest()[:16]))
     token = _reference_issue(testnet, claims, decoys=True)
     assert canonical(_reference_verify(testnet, token)[0]) == canonical(claims)

@@ -95,9 +95,9 @@ SPECIAL_CATEGORIES: Final = (
 
 @st.composite
 def handlings(draw: st.DrawFn) -> HandlingConditions:
-    """Any valid handling conditions (spec section 5)."""
+    """Any valid handling conditions (spec section 5.4)."""
     special = draw(st.lists(st.sampled_from(SPECIAL_CATEGORIES), unique=True, max_size=4))
-    # Special categories need strict conditions (specs/purposes.md section 13).
+    # Special categories need strict conditions (specs/safeshare-v1.md section 9.5).
     onward = draw(
         st.sampled_from(
             ["forbidden", "with_prior_authorisation"] + ([] if special else ["allowed_to_listed"])

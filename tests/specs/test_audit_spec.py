@@ -1,4 +1,4 @@
-"""specs/audit.md says what the code does: entry fields, actions, the example entry, limits."""
+"""specs/safeshare-v1.md section 13 matches the code: entry fields, actions, example, limits."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from safeshare.audit.entry import ACTIONS, OUTCOMES, AuditEntry, decode, encode
 from safeshare.audit.merkle import EMPTY_ROOT, leaf_hash
 from safeshare.audit.witness import MAX_PROOF_HASHES
 
-SPEC: Final = Path(__file__).resolve().parents[2] / "specs" / "audit.md"
+SPEC: Final = Path(__file__).resolve().parents[2] / "specs" / "safeshare-v1.md"
 
 
 def _section(text: str, heading: str) -> str:
@@ -30,12 +30,12 @@ def _first_cells(section: str) -> list[str]:
 
 
 def test_the_field_table_lists_every_field_in_encoding_order() -> None:
-    fields = _first_cells(_section(SPEC.read_text(encoding="utf-8"), "### 3.1 Fields"))
+    fields = _first_cells(_section(SPEC.read_text(encoding="utf-8"), "#### 13.2.1 Fields"))
     assert fields == list(AuditEntry.__struct_fields__)
 
 
 def test_the_action_table_is_the_vocabulary() -> None:
-    actions = _first_cells(_section(SPEC.read_text(encoding="utf-8"), "### 3.2 Actions"))
+    actions = _first_cells(_section(SPEC.read_text(encoding="utf-8"), "#### 13.2.2 Actions"))
     assert sorted(actions) == sorted(ACTIONS)
     assert len(actions) == len(set(actions))
 
@@ -43,7 +43,7 @@ def test_the_action_table_is_the_vocabulary() -> None:
 def test_outcomes_and_limits() -> None:
     text = SPEC.read_text(encoding="utf-8")
     for outcome in OUTCOMES:
-        assert f"`{outcome}`" in _section(text, "### 3.3 Outcomes")
+        assert f"`{outcome}`" in _section(text, "#### 13.2.3 Outcomes")
     assert f"at most 16 KiB ({entry_module.MAX_ENTRY_BYTES} bytes)" in text
     assert f"{entry_module.MAX_SUBJECTS} distinct blind-index tokens" in text
     assert f"1-{entry_module.MAX_REASON_LENGTH} characters" in text
@@ -53,7 +53,7 @@ def test_outcomes_and_limits() -> None:
 
 
 def test_the_example_entry_is_canonical_and_has_the_stated_leaf_hash() -> None:
-    section = _section(SPEC.read_text(encoding="utf-8"), "### 3.4 Canonical encoding")
+    section = _section(SPEC.read_text(encoding="utf-8"), "#### 13.2.4 Canonical encoding")
     example = re.search(r"```json\n(.*)\n```", section)
     stated = re.search(r"leaf hash is\s+`([0-9a-f]{64})`", section)
     assert example is not None

@@ -115,7 +115,7 @@ def test_vector(path: Path, tmp_path: Path) -> None:
     recorder = MemoryRecorder()
     previous = len(vector["previously_opened"])
     forwarded = vector["category"] == "forward"
-    # A forwarded envelope's access is recorded as a received forward (section 9.3).
+    # A forwarded envelope's access is recorded as a received forward (section 7.3).
     opened_entry = ("receive_forward" if forwarded else "open", "success")
     if expected["result"] == "valid":
         opened = open_vector(vector, tmp_path, recorder)
@@ -139,7 +139,7 @@ def test_vector(path: Path, tmp_path: Path) -> None:
             f"{info.value.code!r} ({type(info.value).__name__}: {info.value})"
         )
         # Only a policy refusal is recorded, as a denial: of the open (section 6.2 step
-        # 11) or of an authentic forwarding chain (section 9.3 rule 5); other failures
+        # 11) or of an authentic forwarding chain (section 7.3 rule 5); other failures
         # record nothing.
         denied = [("deny", "denied")] if expected["error"] == "policy_violation" else []
         assert [(e.action, e.outcome) for e in recorder.entries] == [opened_entry] * (
@@ -165,12 +165,12 @@ def test_vector_files_are_well_formed() -> None:
         assert vector["description"].strip(), path.name
 
 
-def test_forward_vectors_cite_section_9() -> None:
+def test_forward_vectors_cite_section_7() -> None:
     forward = [load(p) for p in VECTOR_FILES if load(p)["category"] == "forward"]
     assert sum(v["expected"]["result"] == "valid" for v in forward) >= 5
     assert sum(v["expected"]["result"] == "invalid" for v in forward) >= 20
     for vector in forward:
-        assert "section 9." in vector["description"], vector["id"]
+        assert "section 7." in vector["description"], vector["id"]
 
 
 def test_generator_reports_no_drift() -> None:

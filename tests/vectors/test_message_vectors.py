@@ -1,4 +1,4 @@
-"""Run every message test vector in ``specs/vectors/messages/`` (format: specs/messages.md).
+"""Run every message test vector in ``specs/vectors/messages/`` (format: specs/safeshare-v1.md 14.6.3).
 
 Each vector is a draft, a clock and (for follow-ups) the claims of the
 envelope it follows; :func:`safeshare.messages.validate_message` must report

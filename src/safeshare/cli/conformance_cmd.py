@@ -1,4 +1,4 @@
-"""``safeshare conformance run``: the conformance suite (specs/conformance.md)."""
+"""``safeshare conformance run``: the conformance suite (specs/safeshare-v1.md section 14)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def register(subparsers: Subparsers) -> None:
         "conformance",
         help="run the conformance suite against an implementation",
         description="Run the test vectors of specs/vectors/ through an adapter "
-        "(protocol: specs/conformance.md).",
+        "(protocol: specs/safeshare-v1.md section 14).",
     )
     group = parser.add_subparsers(dest="conformance_command", metavar="COMMAND", required=True)
     run_parser = group.add_parser(

@@ -2,7 +2,7 @@
 
 ``validate FILE`` reads a message draft (a JSON object: the members of the
 message type, including ``purpose``, ``legal_basis`` and ``case_ref``; see
-``specs/messages.md``) from a file or stdin and prints every problem at once
+``specs/safeshare-v1.md`` section 11) from a file or stdin and prints every problem at once
 (:func:`safeshare.messages.validate_message`, :func:`~safeshare.messages.format_problems`):
 missing UNTOC Art. 18(15) items of an MLA request, a purpose the legal basis
 does not provide for, a disclosure category the basis does not cover, and so
@@ -52,7 +52,7 @@ def register(subparsers: Subparsers) -> None:
         "request",
         help="check a message draft (request, reply, notice) before it is sealed",
         description=(
-            "Work with message drafts: the treaty message types of specs/messages.md "
+            "Work with message drafts: the treaty message types of specs/safeshare-v1.md section 11 "
             "(preservation, disclosure and MLA requests, replies, notices, consent)."
         ),
     )

@@ -1,1 +1,1 @@
-"""Conformance suite: the adapter protocol of ``specs/conformance.md``, its built-in adapter and runner."""
+"""Conformance suite: the adapter protocol of ``specs/safeshare-v1.md`` section 14, its built-in adapter and runner."""

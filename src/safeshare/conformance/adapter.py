@@ -1,7 +1,7 @@
 """The built-in conformance adapter (``python -m safeshare.conformance.adapter``).
 
 Reads one JSON request per line on stdin and writes one JSON answer per line
-on stdout, as ``specs/conformance.md`` describes, answering with this library.
+on stdout, as ``specs/safeshare-v1.md`` section 14 describes, answering with this library.
 """
 
 from __future__ import annotations
@@ -23,9 +23,19 @@ from safeshare.audit.checkpoint import verify_checkpoint
 from safeshare.audit.note import NoteVerifier
 from safeshare.audit.recorder import MemoryRecorder
 from safeshare.envelope import OpenedEnvelope, open_envelope
-from safeshare.errors import MalformedInputError, SafeShareError
+from safeshare.errors import MalformedInputError, SafeShareError, UsageError
 from safeshare.keys import AgencyKeySet, VerifyKey, public_key_from_jwk
 from safeshare.messages import inherit, validate_message
+from safeshare.privacy.blind_index import normalize
+from safeshare.privacy.generalize import (
+    DatePrecision,
+    Generalization,
+    Grid,
+    IpPrefix,
+    NamedAreas,
+    NumberBucket,
+)
+from safeshare.privacy.secret import PrivacySecret
 from safeshare.purpose.conditions import HandlingConditions
 from safeshare.purpose.consent import ConsentStore
 from safeshare.purpose.transfer import check_transfer
@@ -212,6 +222,86 @@ def op_check_use(data: dict[str, Any]) -> Output:
     return {"opened": {"digest": opened.digest, "claims": opened.verified_claims()}}
 
 
+def _privacy_secret(value: Any) -> PrivacySecret:
+    """The privacy secret of a ``privacy/`` vector: hex (else ``malformed``), 32 bytes (``usage``)."""
+    try:
+        raw = bytes.fromhex(value) if isinstance(value, str) else None
+    except ValueError:
+        raw = None
+    if raw is None:
+        raise MalformedInputError("the privacy secret is not hexadecimal")
+    return PrivacySecret(raw)
+
+
+def op_pseudonymize(data: dict[str, Any]) -> Output:
+    """``PrivacySecret.pseudonym`` of ``value`` for the domain (issuer, recipient, case_ref)."""
+    secret = _privacy_secret(data["secret"])
+    pseudonym = secret.pseudonym(
+        data["value"],
+        issuer=data["issuer"],
+        recipient=data["recipient"],
+        case_ref=data["case_ref"],
+    )
+    return {"pseudonym": pseudonym}
+
+
+def op_blind_index_token(data: dict[str, Any]) -> Output:
+    """The normalized identifier and its blind-index token."""
+    secret = _privacy_secret(data["secret"])
+    kind = data["subject_kind"]
+    normalized = normalize(kind, data["value"])
+    return {"normalized": normalized, "token": secret.blind_token(kind, normalized)}
+
+
+#: The members (besides ``type``) of each generalization object, with their defaults.
+_GENERALIZATIONS: Final[dict[str, dict[str, Any]]] = {
+    "date_precision": {"unit": None},
+    "ip_prefix": {"ipv4": 24, "ipv6": 48},
+    "grid": {"decimals": 1},
+    "named_areas": {"areas": None, "otherwise": "outside the listed areas"},
+    "number_bucket": {"width": None},
+}
+
+
+def _generalization(spec: Any) -> Generalization:
+    """The generalization a ``generalize`` request describes; anything else is ``usage``."""
+    if (
+        not isinstance(spec, dict)
+        or not isinstance(spec.get("type"), str)
+        or spec["type"] not in _GENERALIZATIONS
+    ):
+        raise UsageError(
+            "a generalization is an object whose type is one of " + ", ".join(_GENERALIZATIONS)
+        )
+    kind = spec["type"]
+    defaults = _GENERALIZATIONS[kind]
+    if not set(spec) <= {"type", *defaults}:
+        raise UsageError(f"a {kind} generalization has only the members {sorted(defaults)}")
+    args = {**defaults, **spec}
+    if kind == "date_precision":
+        return DatePrecision(args["unit"])
+    if kind == "ip_prefix":
+        return IpPrefix(args["ipv4"], args["ipv6"])
+    if kind == "grid":
+        return Grid(args["decimals"])
+    if kind == "number_bucket":
+        return NumberBucket(args["width"])
+    areas = args["areas"]
+    if not isinstance(areas, list) or not all(
+        isinstance(area, dict) and set(area) == {"name", "box"} and isinstance(area["box"], list)
+        for area in areas
+    ):
+        raise UsageError('areas is a list of {"name": ..., "box": [south, west, north, east]}')
+    boxes = tuple((area["name"], tuple(area["box"])) for area in areas)
+    return NamedAreas(boxes, args["otherwise"])
+
+
+def op_generalize(data: dict[str, Any]) -> Output:
+    """The generalized value and the generalization's label."""
+    generalization = _generalization(data["generalization"])
+    return {"generalized": generalization.apply(data["value"]), "label": generalization.label}
+
+
 OPERATIONS: Final[dict[str, Callable[[dict[str, Any]], Output]]] = {
     "open_envelope": op_open_envelope,
     "validate_message": op_validate_message,
@@ -221,6 +311,9 @@ OPERATIONS: Final[dict[str, Callable[[dict[str, Any]], Output]]] = {
     "verify_checkpoint": op_verify_checkpoint,
     "check_transfer": op_check_transfer,
     "check_use": op_check_use,
+    "pseudonymize": op_pseudonymize,
+    "blind_index_token": op_blind_index_token,
+    "generalize": op_generalize,
 }
 
 

@@ -1,6 +1,6 @@
 """The conformance runner: every vector of ``specs/vectors/`` against an adapter.
 
-See ``specs/conformance.md``. :func:`run` starts the adapter command once,
+See ``specs/safeshare-v1.md`` sections 3 and 14. :func:`run` starts the adapter command once,
 streams one request per vector, waits at most *timeout* seconds for each
 answer, and compares it with the vector's expectation.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import queue
 import shlex
 import subprocess
@@ -36,6 +37,7 @@ LEVELS: Final = {
     "messages": "messages",
     "audit": "audit",
     "conditions": "conditions",
+    "privacy": "privacy",
 }
 MAX_RESTARTS: Final = 3
 _AUDIT_OPS: Final = {
@@ -44,6 +46,11 @@ _AUDIT_OPS: Final = {
     "checkpoint": "verify_checkpoint",
 }
 _CONDITION_OPS: Final = {"transfer": "check_transfer", "use": "check_use"}
+_PRIVACY_OPS: Final = {
+    "pseudonym": "pseudonymize",
+    "blind_index": "blind_index_token",
+    "generalize": "generalize",
+}
 #: ``expected.result`` of a use vector whose use is permitted.
 _ALLOWED: Final = "allowed"
 
@@ -144,6 +151,10 @@ def _to_vector(set_name: str, data: dict[str, Any]) -> Vector | None:
     elif set_name == "conditions" and data.get("kind") in _CONDITION_OPS:
         op = _CONDITION_OPS[data["kind"]]
         keep.pop("kind", None)
+    elif set_name == "privacy" and data.get("kind") in _PRIVACY_OPS:
+        op = _PRIVACY_OPS[data["kind"]]
+        keep.pop("kind", None)
+        keep.pop("trace", None)  # intermediate values for implementers, not an input
     else:
         return None
     return Vector(set_name, data["id"], data["description"], op, keep, data["expected"])
@@ -153,8 +164,8 @@ def load_vectors(directory: Path) -> tuple[list[Vector], int]:
     """Every vector under *directory* (``<set>/<id>.json``) and the number skipped.
 
     A vector is skipped when this protocol version has no operation for it
-    (a set not in :data:`LEVELS`, or a condition vector of an unknown
-    ``kind``); every vector of ``specs/vectors/`` has one.
+    (a set not in :data:`LEVELS`, or a condition or privacy vector of an
+    unknown ``kind``); every vector of ``specs/vectors/`` has one.
     """
     vectors: list[Vector] = []
     skipped = 0
@@ -182,6 +193,8 @@ def _matches(vector: Vector, got: dict[str, Any]) -> bool:
         )
     if vector.set == "conditions":
         return _matches_condition(vector, result, output, got.get("error"))
+    if vector.set == "privacy":
+        return _matches_privacy(vector, result, output, got.get("error"))
     if expected["result"] == "invalid":
         return result == "invalid" and got.get("error") == expected["error"]
     if result != "valid" or not isinstance(output, dict):
@@ -209,6 +222,39 @@ def _matches_condition(vector: Vector, result: Any, output: Any, error: Any) -> 
         and isinstance(output, dict)
         and output.get("opened") == vector.input["opened"]
     )
+
+
+def _matches_privacy(vector: Vector, result: Any, output: Any, error: Any) -> bool:
+    """``invalid``: the same error code; ``valid``: every expected member, as exact JSON.
+
+    Exact: a boolean never equals a number, and ``-0`` never equals ``0`` (a
+    grid cell is written ``0``); numbers are otherwise compared by value, so
+    ``48`` and ``48.0`` are equal.
+    """
+    expected = vector.expected
+    if expected["result"] == "invalid":
+        return bool(result == "invalid" and error == expected["error"])
+    if result != "valid" or not isinstance(output, dict):
+        return False
+    return all(
+        key in output and _same_json(output[key], value)
+        for key, value in expected.items()
+        if key != "result"
+    )
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None:
+        return type(a) is type(b) and a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b and (a != 0 or math.copysign(1, a) == math.copysign(1, b))
+    if isinstance(a, str) and isinstance(b, str):
+        return a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same_json(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_json(a[k], b[k]) for k in a)
+    return False
 
 
 class _Adapter:

@@ -1,7 +1,7 @@
 """Envelopes: seal a record for recipient agencies, open one addressed to us.
 
 The wire format is a strict profile of JWE (RFC 7516) around an SD-JWT
-(RFC 9901) signed with Ed25519; see ``specs/envelope.md``.
+(RFC 9901) signed with Ed25519; see ``specs/safeshare-v1.md`` sections 5 to 7.
 """
 
 from safeshare.envelope._forward import ForwardingHop, forward

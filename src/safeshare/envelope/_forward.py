@@ -1,6 +1,6 @@
 """Onward transfer: forward part of a received record, and verify a forwarding chain.
 
-The normative text is ``specs/envelope.md`` section 9. In short: an envelope
+The normative text is ``specs/safeshare-v1.md`` section 7. In short: an envelope
 sealed to one agency B binds B's signing key (``cnf``, RFC 9901 section
 4.1.2). To pass data on to C, B presents the originator's Issuer-signed JWT
 with a *subset* of the disclosures it received and a Key Binding JWT (RFC
@@ -133,7 +133,7 @@ def forward(
     (:func:`safeshare.purpose.use.check_onward_transfer`: forbidden, listed
     agencies, or a consent grant in *consents*), which records the decision
     (``forward``, or ``deny``). The envelope is returned only after that.
-    With *pad*, the token is padded to a size bucket (section 11.2).
+    With *pad*, the token is padded to a size bucket (spec section 16.2).
     """
     return forward_with_randomness(
         opened,

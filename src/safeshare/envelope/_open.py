@@ -1,4 +1,4 @@
-"""Opening: the checks of ``specs/envelope.md`` section "Processing", in order.
+"""Opening: the checks of ``specs/safeshare-v1.md`` section 6.2, in order.
 
 1. size cap; 2. strict JSON and JWE profile parse (headers, members,
 algorithms, ``zip``/``crit``/embedded keys, base64url); 3. select our
@@ -243,7 +243,7 @@ def open_envelope(
     if not isinstance(claims.record.get("_sd"), list):
         raise MalformedInputError(
             "the signed record has no '_sd' array; in this profile the record's fields are "
-            "selectively disclosable (specs/envelope.md section 4)"
+            "selectively disclosable (specs/safeshare-v1.md section 5.3)"
         )
     issued_at = from_unix(claims.iat)
 
@@ -329,7 +329,7 @@ def open_envelope(
             )
         except PolicyError as exc:
             # Every signature of the chain up to the refused hop verified: an authentic
-            # but unauthorised onward transfer, recorded as a denial (section 9.3).
+            # but unauthorised onward transfer, recorded as a denial (spec section 7.3).
             _record_chain_refusal(
                 access, exc, claims=claims, digest=digest, recipient=recipient.agency, now=now
             )

@@ -1,4 +1,4 @@
-"""Padding of the signed token to size buckets (specs/envelope.md section 11.2).
+"""Padding of the signed token to size buckets (specs/safeshare-v1.md section 16.2).
 
 The JWE ciphertext is exactly as long as its plaintext (AES-GCM is a stream
 mode, RFC 7518 section 5.3), so without padding an observer of the encrypted

@@ -1,6 +1,6 @@
 """Envelope v1 profile: media types, caps, and the signed-claims wire struct.
 
-The normative text is ``specs/envelope.md``; the JSON Schema of the signed
+The normative text is ``specs/safeshare-v1.md`` section 5; the JSON Schema of the signed
 claims is generated from :class:`SignedClaims` into ``specs/schemas/``.
 """
 
@@ -83,17 +83,17 @@ class SignedClaims(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
     record: dict[str, Any]
     sd_alg: str = msgspec.field(name="_sd_alg")
     cnf: Confirmation | msgspec.UnsetType = msgspec.UNSET
-    """Holder binding: the signing key the single recipient must use to forward (section 9)."""
+    """Holder binding: the signing key the single recipient must use to forward (section 7.1)."""
     pad: Pad | msgspec.UnsetType = msgspec.UNSET
-    """Padding to a size bucket (section 11.2); carries no meaning."""
+    """Padding to a size bucket (section 16.2); carries no meaning."""
 
 
 class HopClaims(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """The payload of a Key Binding JWT that forwards an envelope one hop (B -> C).
 
     ``iat``, ``aud``, ``nonce`` and ``sd_hash`` are RFC 9901 section 4.3's;
-    the rest is the forwarding statement of this profile (specs/envelope.md
-    section 9): who forwards (``iss``), the replay id (``jti``), the key the
+    the rest is the forwarding statement of this profile (specs/safeshare-v1.md
+    section 7.2): who forwards (``iss``), the replay id (``jti``), the key the
     next recipient's envelope was sealed to (``sealed_to``), the digests of the
     disclosures passed on (``disclosed``), the next holder's key (``cnf``), the
     originator's consent grant (``consent``) and the previous hop (``prev``).

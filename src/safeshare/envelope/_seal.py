@@ -98,16 +98,16 @@ def seal(
     the recorder returned. An override needs a recorder: it exists only as a
     recorded decision.
 
-    Holder binding (``specs/envelope.md`` section 9): an envelope sealed to
+    Holder binding (``specs/safeshare-v1.md`` section 7.1): an envelope sealed to
     exactly one agency whose conditions do not forbid onward transfer binds
     that agency's current signing key (``cnf``, RFC 9901 section 4.1.2), the
     key it must sign with to forward part of the record
     (:func:`~safeshare.envelope.forward`).
 
     With *pad*, the signed token is padded to a Padmé size bucket, so that
-    the ciphertext's length hides the record's (section 11.2).
+    the ciphertext's length hides the record's (spec section 16.2).
 
-    Minimization (``specs/minimization.md``): with *schema* (a
+    Minimization (``specs/safeshare-v1.md`` section 12): with *schema* (a
     :class:`~safeshare.privacy.schema.RecordSchema`), *record* is checked
     against it and sealed by the disclosure plan for *purpose*
     (:func:`~safeshare.privacy.plan.plan_for`, with *vocabulary*): withheld
@@ -336,7 +336,7 @@ def _minimize(
     vocabulary: Vocabulary | None,
     vault: PseudonymVault | None,
 ) -> Minimized:
-    """The record minimized by *schema*'s disclosure plan for *purpose* (specs/minimization.md)."""
+    """The record minimized by *schema*'s disclosure plan for *purpose* (spec section 12.6)."""
     plan = plan_for(schema, purpose, vocabulary=vocabulary)
     undeclared = sorted(set(plan.special_categories_disclosed) - set(handling.special_categories))
     if undeclared:

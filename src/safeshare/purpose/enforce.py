@@ -5,7 +5,7 @@ caller to state the **purpose** it opens the envelope for and the **actor**
 (the officer or system) that opens it. After every cryptographic and claims
 check has passed, and before the envelope's ``jti`` is recorded in the replay
 cache, :func:`enforce_open` decides whether that open is allowed
-(``specs/envelope.md`` section 6.2 step 11, ``specs/purposes.md`` section 9):
+(``specs/safeshare-v1.md`` section 6.2 step 11 and section 9.1):
 
 1. **Purpose** (speciality: UNTOC Art. 18(19); Second Additional Protocol
    Art. 14(2)). The requested purpose is allowed when it is the envelope's
@@ -125,7 +125,7 @@ def open_request(
         raise UsageError(
             "purpose must be a purpose code such as criminal_investigation "
             "(lower-case letters, digits, '_', '.', '-'; at most 64 characters)",
-            hint="the purpose codes are listed in specs/purposes.md section 3",
+            hint="the purpose codes are listed in specs/safeshare-v1.md section 8.3",
         )
     _check_actor(actor)
     # The structural check of the AccessRecorder protocol, without the (slow)
@@ -282,7 +282,7 @@ def decide_open(
         )
         reasons.append(f"unknown purpose code {purpose}")
         hints.append(
-            "use a purpose code of the vocabulary (specs/purposes.md section 3)"
+            "use a purpose code of the vocabulary (specs/safeshare-v1.md section 8.3)"
             + (f", such as the envelope's purpose {envelope_purpose}" if envelope_known else "")
         )
     if not envelope_known:
@@ -293,7 +293,7 @@ def decide_open(
         reasons.append(f"the envelope's purpose {envelope_purpose} is not in the vocabulary")
         hints.append(
             "if the purpose is legitimate, add it with a vocabulary extension "
-            "(specs/purposes.md section 8)"
+            "(specs/safeshare-v1.md section 8.8)"
         )
     if requested_known and envelope_known:
         if purpose == envelope_purpose:

@@ -1,6 +1,6 @@
 """Onward transfer with key binding: A -> B -> C (-> D), and every tampering rejected.
 
-specs/envelope.md section 9. The chain's envelopes are real (testnet keys,
+specs/safeshare-v1.md section 7. The chain's envelopes are real (testnet keys,
 registry, SQLite replay caches and consent stores); tampering is done on the
 decrypted token and re-encrypted to the recipient, so that each case reaches
 the check it is about.

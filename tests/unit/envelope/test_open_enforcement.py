@@ -1,4 +1,4 @@
-"""Purpose and actor enforcement in ``open_envelope`` (specs/envelope.md section 6.2 step 11).
+"""Purpose and actor enforcement in ``open_envelope`` (specs/safeshare-v1.md section 6.2 step 11).
 
 Each enforced condition has a test that shows it enforced (refused, recorded
 as a denial, the ``jti`` not consumed) and one that shows the legitimate path:

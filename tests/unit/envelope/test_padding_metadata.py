@@ -1,6 +1,6 @@
 """Metadata minimization: padding to Padmé buckets, and nothing in clear outside the ciphertext.
 
-specs/envelope.md section 11.
+specs/safeshare-v1.md section 16 (16.1 and 16.2).
 """
 
 from __future__ import annotations
