@@ -65,7 +65,7 @@ from safeshare.errors import (
 )
 from safeshare.keys import AgencyKeySet, SigningKey, VerifyKey, jwk_thumbprint
 from safeshare.purpose.conditions import HandlingConditions
-from safeshare.purpose.consent import ConsentGrant, ConsentStore, verify_grant
+from safeshare.purpose.consent import ConsentStore, verify_grant
 from safeshare.purpose.transfer import check_transfer
 from safeshare.purpose.use import check_onward_transfer
 from safeshare.registry import TrustRegistry
@@ -206,13 +206,7 @@ def forward_with_randomness(
         )
     registry.verify_key(sender.agency, key.kid, at=now)
 
-    issuer_jwt, received, _ = sdjwt.split(opened.presentation)
-    payload = strictjson.loads(
-        b64u_decode(issuer_jwt.split(".")[1], what="signed token payload"),
-        what="signed token payload",
-        max_bytes=MAX_ENVELOPE_BYTES,
-    )
-    _, parsed = sdjwt.reveal(payload, received)
+    issuer_jwt, payload, parsed = opened.held_disclosures()
     selected = sdjwt.select(payload, parsed, [("record", *p) for p in paths])
 
     # The target's declared safeguards must meet the conditions (as for a seal);
@@ -230,11 +224,11 @@ def forward_with_randomness(
             purpose=opened.purpose,
             now=now,
         )
-    # Forbidden / listed / consent: records "deny" and raises, or records "forward".
-    check_onward_transfer(
+    # Forbidden / listed / consent: records "deny" and raises, or records "forward"
+    # and returns the consent grant to attach (with_prior_authorisation).
+    grant = check_onward_transfer(
         opened, to, registry=registry, consents=consents, recorder=recorder, actor=actor, now=now
     )
-    grant = _grant(opened, to, consents, registry, now)
 
     enc_key = registry.encryption_key(to, at=now)
     presentation = sdjwt.serialize(issuer_jwt, selected)
@@ -307,27 +301,6 @@ def _holder_key(sender: AgencyKeySet, binding: Any) -> SigningKey:
     raise UsageError(
         f"the envelope binds signing key {kid} of {sender.agency}; this key set does not hold "
         "it (was it replaced by a key rotation without keeping the old key?)"
-    )
-
-
-def _grant(
-    opened: OpenedEnvelope,
-    to: str,
-    consents: ConsentStore | None,
-    registry: TrustRegistry,
-    now: datetime,
-) -> ConsentGrant | None:
-    """The consent grant to attach (conditions ``with_prior_authorisation``), else None."""
-    if opened.handling.onward_transfer != "with_prior_authorisation" or consents is None:
-        return None
-    return consents.require(
-        envelope_digest=opened.digest,
-        holder=opened.recipient,
-        originator=opened.issuer,
-        scope="onward_transfer",
-        onward_recipient=to,
-        now=now,
-        registry=registry,
     )
 
 

@@ -100,6 +100,23 @@ class OpenedEnvelope:
     """The onward transfers the data went through, oldest first; empty for a direct envelope."""
     presentation: str = field(repr=False)
     """The originator's SD-JWT as received, up to its last ``~`` (what :func:`forward` passes on)."""
+    _held: tuple[dict[str, Any], tuple[sdjwt.Disclosure, ...]] | None = field(
+        default=None, repr=False, compare=False
+    )
+    """The verified payload and parsed disclosures of :attr:`presentation`, kept from the open."""
+
+    def held_disclosures(self) -> tuple[str, dict[str, Any], tuple[sdjwt.Disclosure, ...]]:
+        """(Issuer-signed JWT, its payload, the disclosures received), as verified at the open."""
+        issuer_jwt, received, _ = sdjwt.split(self.presentation)
+        if self._held is not None:
+            return issuer_jwt, *self._held
+        payload = strictjson.loads(
+            b64u_decode(issuer_jwt.split(".")[1], what="signed token payload"),
+            what="signed token payload",
+            max_bytes=MAX_ENVELOPE_BYTES,
+        )
+        _, parsed = sdjwt.reveal(payload, received)
+        return issuer_jwt, payload, tuple(parsed)
 
     @property
     def forwarded_by(self) -> str | None:
@@ -376,6 +393,7 @@ def open_envelope(
         else None,
         provenance=provenance,
         presentation=presentation,
+        _held=(payload, tuple(presented)),
     )
     keep_until = valid_until + skew
     if isinstance(recorder, AuditLogRecorder) and recorder.log.store is replay.store:

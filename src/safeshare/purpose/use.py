@@ -57,7 +57,7 @@ from safeshare.errors import (
     UnknownAgencyError,
     UsageError,
 )
-from safeshare.purpose.consent import ConsentStore
+from safeshare.purpose.consent import ConsentGrant, ConsentStore
 from safeshare.registry import TrustRegistry
 
 if TYPE_CHECKING:
@@ -243,13 +243,15 @@ def check_onward_transfer(
     recorder: AccessRecorder | None = None,
     actor: str | None = None,
     now: datetime | None = None,
-) -> None:
+) -> ConsentGrant | None:
     """Permit transferring *opened*'s data to *to_agency*, or raise PolicyError.
 
     See the module docstring for the rules. *registry* is the verified trust
     registry: the target must be in it and active at *now*; with
     ``with_prior_authorisation`` it also serves to distrust a grant signed
-    with a key revoked since.
+    with a key revoked since. Returns the consent grant that permits the
+    transfer (``with_prior_authorisation``), None when the conditions alone
+    permit it.
     """
     use = _use(opened, recorder, actor, now)
     consents = _check_consents(consents)
@@ -280,6 +282,7 @@ def check_onward_transfer(
     except UnknownAgencyError as exc:
         problems.append(exc.message)
     basis = ""
+    grant: ConsentGrant | None = None
     if h.onward_transfer == "forbidden":
         problems.append(
             f"the conditions of {opened.issuer} forbid any onward transfer "
@@ -321,6 +324,7 @@ def check_onward_transfer(
     if problems:
         raise use.refuse(what, problems, hint, counterparty=to_agency)
     use.record("forward", f"onward transfer permitted: {basis}", counterparty=to_agency)
+    return grant
 
 
 # -- automated decisions ----------------------------------------------------------------------
