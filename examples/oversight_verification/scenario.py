@@ -418,7 +418,12 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
             "UPDATE safeshare_audit_entries SET data = ?, leaf = ? WHERE idx = ?",
             (data, leaf_hash(data), denied_index),
         )
-    t.say(f"  entry {denied_index} now reads: {original.entry(denied_index).action}")
+    t.say(f"  entry {denied_index} now reads: {forged.action} (its stored leaf hash matches)")
+    t.refuse(
+        f"reading the edited entry {denied_index} back from XB-PROS's log",
+        functools.partial(original.entry, denied_index),
+        error=AuditIntegrityError,
+    )
     error = t.refuse(
         f"{OVERSIGHT} re-derives XB-PROS's log",
         functools.partial(original.verify_with_checkpoints, keys=[registered_key(XB)]),

@@ -298,6 +298,48 @@ def test_prove_needs_index_or_from(cli: Cli, db: str) -> None:
     cli("audit", "prove", "--db", db, "--index", "-1").usage_error()
 
 
+def rewrite_entry(store: Store, index: int, forged: AuditEntry, *, level0: bool = False) -> None:
+    """An insider's edit: the entry's bytes and stored leaf (and maybe its level-0 node)."""
+    data = encode(forged)
+    with store.transaction(write=True) as cur:
+        cur.execute(
+            "UPDATE safeshare_audit_entries SET data = ?, leaf = ? WHERE idx = ?",
+            (data, ref_leaf(data), index),
+        )
+        if level0:
+            cur.execute(
+                "UPDATE safeshare_audit_nodes SET hash = ? WHERE level = 0 AND idx = ?",
+                (ref_leaf(data), index),
+            )
+
+
+@pytest.mark.parametrize("signed", [False, True], ids=["unsigned", "signed"])
+def test_prove_refuses_an_entry_rewritten_with_its_leaf(
+    cli: Cli, db: str, store: Store, xa: Agency, signed: bool
+) -> None:
+    """The entry printed beside a proof must be the one the proof is for."""
+    if signed:
+        assert checkpoint(cli, db, xa).code == 0
+    rewrite_entry(store, 13, entry(13, actor="somebody else"))
+    for args in (["--index", "13"], ["--index", "13", "--size", "14"]):
+        result = cli("audit", "prove", "--db", db, *args)
+        message = result.error()
+        assert "does not match its tree: the leaf hash recomputed from entry 13 " in message
+        assert "(first bad index 13)" in message
+        assert result.out == ""
+    # a neighbour's proof does not depend on entry 13's bytes
+    data = cli("audit", "prove", "--db", db, "--index", "12").json()
+    assert data["entry"].encode() == encode(ENTRIES[12])
+
+
+def test_prove_refuses_an_entry_rewritten_with_its_level_0_node(
+    cli: Cli, db: str, store: Store
+) -> None:
+    rewrite_entry(store, 13, entry(13, actor="somebody else"), level0=True)
+    message = cli("audit", "prove", "--db", db, "--index", "13").error()
+    assert "entry 13 of the audit log cannot be proven in the stored tree" in message
+
+
 # -- witness -----------------------------------------------------------------------------------
 
 
@@ -435,6 +477,73 @@ def test_report_max_denied(cli: Cli, db: str) -> None:
     data = json.loads(cli("audit", "report", "--db", db, "--json", "--max-denied", "2").out)
     assert len(data["denied"]) == 2
     assert data["denied_not_listed"] == 3
+
+
+def held_checkpoint(cli: Cli, db: str, xa: Agency, tmp_path: Path) -> Path:
+    """Sign a checkpoint through the CLI and keep its note, as an oversight body would."""
+    result = checkpoint(cli, db, xa)
+    assert result.code == 0, result.err
+    path = tmp_path / "held.checkpoint"
+    path.write_text(result.out, encoding="utf-8")
+    return path
+
+
+def test_report_against_a_held_checkpoint(
+    cli: Cli, db: str, xa: Agency, log: AuditLog, tmp_path: Path
+) -> None:
+    held = held_checkpoint(cli, db, xa, tmp_path)
+    log.append_many([entry(n) for n in range(20, 23)])  # the log grew since
+    args: list[str | Path] = [
+        "audit",
+        "report",
+        "--db",
+        db,
+        "--checkpoint",
+        held,
+        "--checkpoint-key",
+        xa.jwks,
+    ]
+    data = cli(*args, "--json").json()
+    assert data["log"]["size"] == 20  # exactly the held checkpoint's tree
+    assert b64(data["log"]["root_hash"]) == ref_root(ENTRIES)
+    assert data["log"]["checkpoint"]["source"] == "given"
+    assert data["entries"] == 20
+    assert "(given): matches" in cli(*args).out
+    assert cli("audit", "report", "--db", db, "--json").json()["log"]["size"] == 23
+
+
+def test_report_refuses_a_rewrite_only_the_held_checkpoint_exposes(
+    cli: Cli, db: str, xa: Agency, store: Store, *, log: AuditLog, tmp_path: Path
+) -> None:
+    """Entries, tree and stored checkpoints rewritten: the database alone cannot tell."""
+    held = held_checkpoint(cli, db, xa, tmp_path)
+    with store.transaction(write=True) as cur:  # rewrite entries 16.. and their nodes
+        cur.execute("DELETE FROM safeshare_audit_checkpoints")
+        cur.execute("DELETE FROM safeshare_audit_entries WHERE idx >= 16")
+        cur.execute("DELETE FROM safeshare_audit_nodes WHERE ((idx + 1) << level) > 16")
+    log.append_many([entry(n, actor="rewritten") for n in range(16, 20)])
+    assert cli("audit", "report", "--db", db).code == 0  # nothing in the database tells
+    message = cli(
+        "audit", "report", "--db", db, "--checkpoint", held, "--checkpoint-key", xa.jwks
+    ).error()
+    assert "the checkpoint of size 20 does not match" in message
+    assert "no report was produced" in message
+
+
+def test_report_checkpoint_errors(
+    cli: Cli, db: str, xa: Agency, xb: Agency, tmp_path: Path
+) -> None:
+    held = held_checkpoint(cli, db, xa, tmp_path)
+    report = ["audit", "report", "--db", db]
+    message = cli(*report, "--checkpoint", held, "--checkpoint-key", xb.jwks).error()
+    assert "not signed for log" in message
+    assert "--checkpoint needs --checkpoint-key" in cli(*report, "--checkpoint", held).error()
+    assert "goes with --checkpoint" in cli(*report, "--checkpoint-key", xa.jwks).error()
+    missing = tmp_path / "missing.checkpoint"
+    assert (
+        "checkpoint file"
+        in cli(*report, "--checkpoint", missing, "--checkpoint-key", xa.jwks).error()
+    )
 
 
 # -- finding the log ------------------------------------------------------------------------

@@ -30,8 +30,9 @@ Storage (schema component ``"audit"``, :data:`AUDIT_SCHEMA`):
   a scan instead. :meth:`AuditLog.subject_entries` answers "which entries
   concern this token" from the two. The index holds keyed tokens only, never
   an identifier; it is not covered by the Merkle tree, so every entry it
-  points to is re-read and checked against its leaf hash and its own
-  ``subjects`` (a planted row is detected); a deleted row is detected only by
+  points to is re-read, checked against the Merkle tree (see *Verified
+  reads* below) and against its own ``subjects`` (a planted row is
+  detected); a deleted row is detected only by
   ``subject_entries(token, scan=True)``, which reads the whole log.
 
 Guarantees:
@@ -62,6 +63,26 @@ Guarantees:
   inconsistent with the entries (a missing frontier node, a node for an
   entry that does not exist) raises
   :class:`~safeshare.errors.AuditIntegrityError` and writes nothing.
+* **Verified reads.** The ``leaf`` column stored next to an entry proves
+  nothing on its own: whoever can rewrite the entry can rewrite it too. So
+  every read that returns entries checks them against the *tree*:
+  :meth:`AuditLog.verified_entries` (and :meth:`AuditLog.entries`, the same
+  pass) recomputes each leaf hash from the entry bytes (RFC 9162 section
+  2.1.1), folds the leaves into a frontier, compares every complete subtree
+  with its stored tree node (the entry's own level-0 node first), and links
+  the recomputed tree to the log's latest stored checkpoint and to a
+  checkpoint the caller holds by RFC 9162 consistency proofs, before it
+  yields any entry of a chunk. :meth:`AuditLog.entry`,
+  :meth:`AuditLog.leaf_hash` and the blind-index path of
+  :meth:`AuditLog.subject_entries` read single entries: each is compared
+  with its level-0 node and proven by RFC 9162 inclusion proofs (O(log n)
+  stored nodes) in the current tree and in the latest stored checkpoint that
+  covers it. An entry rewritten with its stored leaf hash, but not the tree
+  above it, is therefore refused (``AuditIntegrityError`` naming its index)
+  by every read. What a read cannot see is a *consistent* rewrite of an
+  entry and its whole path of tree nodes after the latest checkpoint that
+  covers it (or one with the stored checkpoints too): pass the checkpoint
+  you hold to :meth:`AuditLog.verified_entries`.
 * **Full re-verification.** :meth:`AuditLog.verify` recomputes every leaf
   from the entry data and every stored node from the leaves, streaming in
   chunks (memory stays small for millions of entries), and names the first
@@ -88,12 +109,14 @@ transaction of the same store open (store transactions do not nest).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import hashlib
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, NoReturn, TypeVar
@@ -123,6 +146,7 @@ __all__ = [
     "Progress",
     "StoredCheckpoint",
     "Verification",
+    "VerifiedEntries",
 ]
 
 _T = TypeVar("_T")
@@ -299,17 +323,37 @@ _CHECKPOINT_AT_SIZE: Final = (
     "WHERE size = ? ORDER BY seq DESC LIMIT 1"
 )
 _CHECKPOINT_SIZES: Final = "SELECT DISTINCT size FROM safeshare_audit_checkpoints ORDER BY size"
+_CHECKPOINT_AT_MOST: Final = (
+    "SELECT seq, size, root_hash, name, kid, signed_at, note FROM safeshare_audit_checkpoints "
+    "WHERE size <= ? ORDER BY size DESC, seq DESC LIMIT 1"
+)
+_MAX_CHECKPOINT_SIZE: Final = "SELECT max(size) FROM safeshare_audit_checkpoints"
+#: Per level, the first stored node that is not inside the tree of the first N entries.
+#: Only "?" placeholders are joined in; every value is a bound parameter.
+_NODES_BEYOND: Final = (
+    "SELECT level, min(idx) FROM safeshare_audit_nodes WHERE "  # noqa: S608
+    + " OR ".join(["(level = ? AND idx >= ?)"] * 64)
+    + " GROUP BY level"
+)
 _INSERT_CHECKPOINT: Final = (
     "INSERT INTO safeshare_audit_checkpoints "
     "(seq, size, root_hash, name, kid, signed_at, note) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
-#: Entries read per query by :meth:`AuditLog.entries`; checkpoints per query.
+#: Entries read per query (and verified before any is yielded) by
+#: :meth:`AuditLog.verified_entries`; checkpoints per query.
 READ_CHUNK: Final = 4096
 
 
 @functools.lru_cache(maxsize=_MAX_NODE_TERMS)
 def _nodes_query(terms: int) -> str:
     where = " OR ".join(["(level = ? AND idx = ?)"] * terms)
+    # Only "?" placeholders are interpolated; every value is a bound parameter.
+    return f"SELECT level, idx, hash FROM safeshare_audit_nodes WHERE {where}"  # noqa: S608
+
+
+@functools.lru_cache(maxsize=64)
+def _ranges_query(terms: int) -> str:
+    where = " OR ".join(["(level = ? AND idx >= ? AND idx < ?)"] * terms)
     # Only "?" placeholders are interpolated; every value is a bound parameter.
     return f"SELECT level, idx, hash FROM safeshare_audit_nodes WHERE {where}"  # noqa: S608
 
@@ -742,49 +786,89 @@ class AuditLog:
 
     # -- reading -----------------------------------------------------------------
 
-    def entries(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, AuditEntry]]:
-        """``(index, entry)`` for the entries from *start* to *stop* (default: the size).
+    def verified_entries(
+        self,
+        start: int = 0,
+        stop: int | None = None,
+        *,
+        checkpoint: Checkpoint | None = None,
+        cursor: Cursor | None = None,
+    ) -> VerifiedEntries:
+        """``(index, entry)`` for entries *start* to *stop*, each verified against the tree.
 
-        Streams: reads :data:`READ_CHUNK` entries per query (each chunk in
-        its own read transaction; entries never change once written), so
-        memory does not grow with the log. The stop is fixed when this is
-        called. Each entry is checked against its leaf hash and decoded
-        strictly; a missing or damaged one raises
-        :class:`~safeshare.errors.AuditIntegrityError` naming its index.
+        The tree verified against has the log's current size, or, with
+        *checkpoint* (a :class:`~safeshare.audit.checkpoint.Checkpoint` of
+        this log you trust, e.g. from
+        :func:`~safeshare.audit.checkpoint.verify_checkpoint` or
+        :func:`~safeshare.audit.witness.verify_cosigned`), that checkpoint's
+        size; *stop* defaults to that size and may not exceed it. Both are
+        fixed when this is called.
+
+        Entries are read :data:`READ_CHUNK` at a time. Before any entry of a
+        chunk is yielded, the whole chunk is checked: indexes without gaps;
+        each leaf hash recomputed from the entry bytes (RFC 9162 section
+        2.1.1) and equal to the leaf stored next to it; the leaves folded
+        into a Merkle frontier, and every complete subtree that gains
+        compared with its stored tree node (its level-0 node first: an
+        entry rewritten together with its stored leaf, but not the tree
+        above it, stops the pass at its index); the entry decoded strictly;
+        and the recomputed tree linked to each *anchor*: the log's latest
+        stored checkpoint within the tree, and *checkpoint* if given. An
+        anchor the pass has reached must have the recomputed root at its
+        size; one beyond the chunk must be consistent with the recomputed
+        tree by an RFC 9162 consistency proof built from the stored nodes
+        (section 2.1.4.2). The last chunk is also checked for signs of
+        lost entries (tree nodes or stored checkpoints beyond the log's
+        last entry). Any difference raises
+        :class:`~safeshare.errors.AuditIntegrityError` naming the first bad
+        index (or, where only a checkpoint's root disagrees, the range it
+        lies in); no entry of that chunk is yielded.
+
+        Entries before *start* are not read: the pass starts from the
+        stored frontier at *start* (one node per set bit of *start*), which
+        the anchors' consistency proofs and the subtree comparisons check
+        as the pass goes. A yielded entry is thus at its index in the tree
+        of the anchor (collision resistance of SHA-256), whatever the stored
+        nodes hold. Cost: reading and hashing the entries of the range
+        (about two hashes per entry), the stored nodes they complete (fewer
+        than two per entry), and O(log n) nodes per chunk for the anchors.
+
+        Without *cursor*, the anchors are read in one read transaction and
+        each chunk in one of its own, closed before its entries are
+        yielded: the caller may use the store while iterating. With
+        *cursor* (a read transaction of this log's store the caller holds
+        open), everything is read in that one snapshot, and the caller must
+        hold it open until the iteration ends.
+
+        Raises :class:`~safeshare.errors.UsageError` for bad arguments (a
+        checkpoint of another log, *stop* beyond the tree, *start* beyond
+        *stop*) and :class:`~safeshare.errors.AuditIntegrityError` at once
+        if *checkpoint* covers more entries than the log holds.
         """
         _check_int(start, "start")
-        with self._store.transaction(write=False) as cur:
-            end = _resolve_size(cur, stop, "stop")
-        if start > end:
-            raise UsageError(f"start ({start}) is beyond stop ({end})")
-        return self._entries(start, end)
-
-    def _entries(self, start: int, end: int) -> Iterator[tuple[int, AuditEntry]]:
-        expected = start
-        while expected < end:
-            with self._store.transaction(write=False) as cur:
-                rows = cur.execute(_ENTRY_RANGE, (expected, end, READ_CHUNK))
-            if not rows:
-                raise AuditIntegrityError(
-                    f"entry {expected} of the audit log is missing (first bad index {expected})"
+        if stop is not None:
+            _check_int(stop, "stop")
+        if checkpoint is not None:
+            if not isinstance(checkpoint, Checkpoint):
+                raise UsageError(
+                    "checkpoint must be a safeshare.audit.Checkpoint (from verify_checkpoint())"
                 )
-            for idx, raw, stored_leaf in rows:
-                if idx != expected:
-                    _entry_gap(int(idx), expected)
-                data, leaf = _as_bytes(raw), _as_bytes(stored_leaf)
-                if data is None or leaf is None or merkle.leaf_hash(data) != leaf:
-                    raise AuditIntegrityError(
-                        f"entry {idx} of the audit log does not match its leaf hash "
-                        f"(first bad index {idx})"
-                    )
-                try:
-                    decoded = _entry.decode(data)
-                except MalformedInputError as exc:
-                    raise AuditIntegrityError(
-                        f"entry {idx} of the audit log is damaged: {exc} (first bad index {idx})"
-                    ) from None
-                yield expected, decoded
-                expected += 1
+            if checkpoint.origin != self._origin:
+                raise UsageError(
+                    f"the checkpoint is for the log {checkpoint.origin[:200]!r}, not for "
+                    f"{self._origin!r}",
+                    hint="pass a checkpoint of the log being read",
+                )
+        return VerifiedEntries(self, start, stop, checkpoint, cursor)
+
+    def entries(self, start: int = 0, stop: int | None = None) -> VerifiedEntries:
+        """``(index, entry)`` for the entries from *start* to *stop* (default: the size).
+
+        The same verified pass as :meth:`verified_entries` (no checkpoint
+        given: the log's latest stored checkpoint is the anchor). There is
+        no unverified way to read entries.
+        """
+        return self.verified_entries(start, stop)
 
     def subject_entries(
         self, token: str, *, stop: int | None = None, scan: bool = False
@@ -793,15 +877,24 @@ class AuditLog:
 
         *token* is a blind-index token (a keyed hash, see
         :mod:`safeshare.privacy.blind_index`); *stop* defaults to the
-        current size. Entries appended since the blind index was created are
-        found through it (one query); older ones by reading them. Every entry
-        returned is read back, checked against its leaf hash and decoded
-        strictly, and must list *token* itself: an index row that points to
+        current size. Everything is read in one read snapshot.
+
+        Entries appended since the blind index was created are found through
+        it (one query); each one it points to is read back, its leaf hash
+        recomputed and compared with the stored leaf and its stored level-0
+        tree node, and proven by RFC 9162 inclusion proofs (built from
+        stored nodes, O(log n) per entry) in the current tree and in the
+        log's latest stored checkpoint if that covers it; it is decoded
+        strictly and must list *token* itself: an index row that points to
         a missing entry or to one without the token raises
         :class:`~safeshare.errors.AuditIntegrityError` (the index, which the
-        Merkle tree does not cover, was changed). With *scan*, the index is
-        not used at all and every entry below *stop* is read: slower (linear
-        in the log), but it also finds entries whose index rows were deleted.
+        Merkle tree does not cover, was changed). Older entries, and with
+        *scan* every entry below *stop* (the index is not used at all), are
+        read by the verified pass of :meth:`verified_entries`: slower
+        (linear in the log), but it also finds entries whose index rows were
+        deleted. Either way, an entry rewritten together with its stored
+        leaf hash raises :class:`~safeshare.errors.AuditIntegrityError`
+        naming its index instead of being returned.
         """
         if not isinstance(token, str) or _SUBJECT_TOKEN.fullmatch(token) is None:
             raise UsageError("a subject token is 16-128 base64url characters (a blind-index token)")
@@ -821,7 +914,24 @@ class AuditLog:
                     )
                 since = min(int(stored[0][0]), end)
                 rows = cur.execute(_SUBJECT_ENTRIES, (token, since, end))
-        found = [(i, e) for i, e in self._entries(0, since) if token in e.subjects]
+            scanned = VerifiedEntries(self, 0, since, None, cur)
+            found = [(i, e) for i, e in scanned if token in e.subjects]
+            if rows:
+                found.extend(self._indexed(cur, token, rows, scanned))
+        return found
+
+    def _indexed(
+        self, cur: Cursor, token: str, rows: Sequence[Row], scanned: VerifiedEntries
+    ) -> list[tuple[int, AuditEntry]]:
+        """The entries the blind index points to, each verified (see :meth:`subject_entries`)."""
+        anchor = scanned.stored_checkpoint
+        prove = _entry_prover(
+            cur,
+            [int(row[0]) for row in rows],
+            scanned.log_size,
+            None if anchor is None else anchor.checkpoint,
+        )
+        found: list[tuple[int, AuditEntry]] = []
         for idx, raw, stored_leaf in rows:
             index = int(idx)
             if raw is None:
@@ -830,7 +940,9 @@ class AuditLog:
                     f"stored (first bad index {index})",
                     hint=_RESTORE,
                 )
-            entry = _checked_entry(index, raw, stored_leaf)
+            data, leaf = _leaf_checked(index, raw, stored_leaf)
+            prove(index, leaf)
+            entry = _decoded(index, data)
             if token not in entry.subjects:
                 raise AuditIntegrityError(
                     f"the blind index of the audit log lists a subject for entry {index} that "
@@ -846,37 +958,45 @@ class AuditLog:
             return _size(cur)
 
     def entry(self, index: int) -> AuditEntry:
-        """Entry *index*, decoded strictly after checking it against its leaf hash."""
-        data, _ = self._read_entry(index)
-        try:
-            return _entry.decode(data)
-        except MalformedInputError as exc:
-            raise AuditIntegrityError(
-                f"entry {index} of the audit log is damaged: {exc} (first bad index {index})"
-            ) from None
+        """Entry *index*, verified against the tree, then decoded strictly.
+
+        In one read snapshot: the leaf hash is recomputed from the entry's
+        bytes and must equal the leaf stored next to it and the entry's
+        stored level-0 tree node; RFC 9162 inclusion proofs built from the
+        stored nodes must prove it in the current tree (whose root is
+        folded from the stored nodes) and, if the log's latest stored
+        checkpoint covers *index*, in that checkpoint's tree. O(log n)
+        stored nodes, one query (plus the size and the checkpoint).
+        Otherwise :class:`~safeshare.errors.AuditIntegrityError` names the
+        index.
+        """
+        return self._verified_entry(index)[0]
 
     def leaf_hash(self, index: int) -> bytes:
-        """The leaf hash of entry *index* (checked against the entry's data)."""
-        return self._read_entry(index)[1]
+        """The leaf hash of entry *index*, verified as :meth:`entry` verifies the entry."""
+        return self._verified_entry(index)[1]
 
-    def _read_entry(self, index: int) -> tuple[bytes, bytes]:
+    def _verified_entry(self, index: int) -> tuple[AuditEntry, bytes]:
         _check_int(index, "index")
         with self._store.transaction(write=False) as cur:
             rows = cur.execute(_GET_ENTRY, (index,))
-            size = _size(cur) if not rows else 0
-        if not rows:
-            if index >= size:
-                raise UsageError(f"the audit log has {size} entries; there is no entry {index}")
-            raise AuditIntegrityError(
-                f"entry {index} of the audit log is missing (first bad index {index})"
-            )
-        data, leaf = _as_bytes(rows[0][0]), _as_bytes(rows[0][1])
-        if data is None or leaf is None or merkle.leaf_hash(data) != leaf:
-            raise AuditIntegrityError(
-                f"entry {index} of the audit log does not match its leaf hash "
-                f"(first bad index {index})"
-            )
-        return data, leaf
+            size = _size(cur)
+            if not rows:
+                if index >= size:
+                    raise UsageError(f"the audit log has {size} entries; there is no entry {index}")
+                raise AuditIntegrityError(
+                    f"entry {index} of the audit log is missing (first bad index {index})"
+                )
+            data, leaf = _leaf_checked(index, rows[0][0], rows[0][1])
+            anchor = self._anchor(cur, size)
+            prove = _entry_prover(cur, [index], size, None if anchor is None else anchor.checkpoint)
+        prove(index, leaf)
+        return _decoded(index, data), leaf
+
+    def _anchor(self, cur: Cursor, size: int) -> StoredCheckpoint | None:
+        """The latest stored checkpoint of at most *size* entries, checked against its note."""
+        rows = cur.execute(_CHECKPOINT_AT_MOST, (size,))
+        return self._stored(rows[0]) if rows else None
 
     def root(self, size: int | None = None) -> bytes:
         """The Merkle root of the first *size* entries (default: all)."""
@@ -998,6 +1118,270 @@ class AuditLog:
         )
 
 
+class _Anchor:
+    """A checkpoint the pass links the recomputed tree to (see ``verified_entries``)."""
+
+    __slots__ = ("given", "matched", "proven", "root", "size")
+
+    def __init__(self, checkpoint: Checkpoint, *, given: bool) -> None:
+        self.size = checkpoint.size
+        self.root = checkpoint.root_hash
+        self.given = given
+        self.matched = False  # the recomputed root at its size was its root
+        self.proven = 0  # the tree of this many entries is proven a prefix of its tree
+
+
+class VerifiedEntries(Iterator[tuple[int, AuditEntry]]):
+    """The ``(index, entry)`` pairs of :meth:`AuditLog.verified_entries`, checked as they come.
+
+    Made by :meth:`AuditLog.verified_entries` (and :meth:`AuditLog.entries`);
+    iterating it yields a chunk's entries only after the whole chunk was
+    verified. Attributes, fixed when it is made:
+
+    * ``start``, ``stop``: the entries it yields;
+    * ``tree_size``: the size of the tree they are verified against (the
+      given checkpoint's, else the log's size when the pass began);
+    * ``log_size``: the log's size when the pass began;
+    * ``checkpoint``: the checkpoint given, if any;
+    * ``stored_checkpoint``: the log's latest stored checkpoint of at most
+      ``tree_size`` entries (a :class:`StoredCheckpoint`), if any; it was
+      checked against its own note, not its signature.
+    """
+
+    __slots__ = (
+        "_anchors",
+        "_cursor",
+        "_frontier",
+        "_gen",
+        "_lost",
+        "_read",
+        "_record",
+        "_root",
+        "_roots",
+        "checkpoint",
+        "log_size",
+        "start",
+        "stop",
+        "stored_checkpoint",
+        "tree_size",
+    )
+
+    def __init__(
+        self,
+        log: AuditLog,
+        start: int,
+        stop: int | None,
+        checkpoint: Checkpoint | None,
+        cursor: Cursor | None,
+    ) -> None:
+        def read() -> AbstractContextManager[Cursor]:
+            if cursor is not None:
+                return contextlib.nullcontext(cursor)
+            return log.store.transaction(write=False)
+
+        self._read = read
+        with read() as cur:
+            size = _size(cur)
+            tree = size
+            if checkpoint is not None:
+                if checkpoint.size > size:
+                    raise AuditIntegrityError(
+                        f"the checkpoint covers {checkpoint.size} entries but the audit log "
+                        f"holds only {size}: entries from index {size} on were removed "
+                        f"(first bad index {size})",
+                        hint=_RESTORE,
+                    )
+                tree = checkpoint.size
+            if stop is None:
+                end = tree
+            elif stop > tree:
+                what = "audit log has" if checkpoint is None else "checkpoint covers"
+                raise UsageError(f"the {what} {tree} entries; stop {stop} is beyond it")
+            else:
+                end = stop
+            if start > end:
+                raise UsageError(f"start ({start}) is beyond stop ({end})")
+            stored = log._anchor(cur, tree)
+            anchors = [] if stored is None else [_Anchor(stored.checkpoint, given=False)]
+            if checkpoint is not None:
+                anchors.append(_Anchor(checkpoint, given=True))
+            early = [a for a in anchors if a.size <= start]
+
+            def compute(get: merkle.GetNode) -> tuple[merkle.Frontier, list[list[bytes]]]:
+                frontier = merkle.Frontier.load(start, get)
+                return frontier, [merkle.consistency_proof(a.size, start, get) for a in early]
+
+            frontier, proofs = _compute(cur, compute)
+            lost = _lost_from(cur, size)
+        self.start, self.stop, self.tree_size, self.log_size = start, end, tree, size
+        self.checkpoint = checkpoint
+        self.stored_checkpoint = stored
+        self._lost = lost
+        self._frontier = list(frontier.hashes)
+        self._root: bytes | None = None
+        self._anchors = anchors  # the stored one first
+        # Anchors at or before *start*: the stored frontier must extend them.
+        root = frontier.root()
+        for anchor, proof in zip(early, proofs, strict=True):
+            self._link(anchor, start, root, proof)
+            anchor.matched = True
+        self._record = {a.size for a in anchors if start < a.size <= end}
+        self._roots: dict[int, bytes] = {}
+        self._gen: Generator[tuple[int, AuditEntry], None, None] = self._run()
+
+    @property
+    def root_hash(self) -> bytes:
+        """The root of the tree of :attr:`stop` entries, recomputed by the pass.
+
+        Available once the last chunk was verified. With ``start == 0`` it is
+        computed from the entries alone; otherwise from the stored frontier
+        at :attr:`start` and the entries after it.
+        """
+        if self._root is None:
+            raise UsageError("the root is known once the last entry was verified")
+        return self._root
+
+    def __iter__(self) -> VerifiedEntries:
+        return self
+
+    def __next__(self) -> tuple[int, AuditEntry]:
+        return next(self._gen)
+
+    def close(self) -> None:
+        """Stop the pass early (nothing more is read)."""
+        self._gen.close()
+
+    def _run(self) -> Generator[tuple[int, AuditEntry], None, None]:
+        # A failed consistency link may come from stored nodes beyond the chunk:
+        # nothing more is yielded, but the pass goes on to name a precise first
+        # bad index if the entries show one, and raises the link's error otherwise.
+        failed: AuditIntegrityError | None = None
+        a = self.start
+        while True:
+            b = min(a + READ_CHUNK, self.stop)
+            links = [x for x in self._anchors if not x.matched and x.size > b]
+
+            def compute(
+                get: merkle.GetNode, b: int = b, links: list[_Anchor] = links
+            ) -> list[list[bytes]]:
+                return [merkle.consistency_proof(b, x.size, get) for x in links]
+
+            with self._read() as cur:
+                rows = cur.execute(_ENTRY_RANGE, (a, b, b - a)) if b > a else []
+                nodes = _completed_nodes(cur, a, b)
+                found = _fetch_nodes(cur, merkle.required_nodes(compute)) if links else {}
+            chunk = self._check_chunk(a, b, rows, nodes)
+            root = _fold(self._frontier)
+            for anchor in self._anchors:
+                if not anchor.matched and anchor.size <= b:
+                    if self._roots[anchor.size] != anchor.root:
+                        raise self._mismatch(anchor, a)
+                    anchor.matched = True
+            for anchor, proof in zip(links, compute(_lookup(found)), strict=True):
+                try:
+                    self._link(anchor, b, root, proof, a)
+                except AuditIntegrityError as exc:
+                    failed = failed or exc
+                    continue
+                anchor.proven = b
+            if b == self.stop:
+                if failed is not None:
+                    raise failed
+                if self._lost is not None:
+                    raise self._lost
+                self._root = root
+            if failed is None:
+                yield from chunk
+            if b == self.stop:
+                return
+            a = b
+
+    def _check_chunk(
+        self, a: int, b: int, rows: Sequence[Row], nodes: dict[tuple[int, int], bytes]
+    ) -> list[tuple[int, AuditEntry]]:
+        """Check entries *a* to *b* (see ``verified_entries``); return them decoded.
+
+        The loop is :meth:`merkle.Frontier.append` written inline (about two
+        hashes per entry), as in ``_verify``.
+        """
+        sha256 = hashlib.sha256
+        frontier, record, roots = self._frontier, self._record, self._roots
+        out: list[tuple[int, AuditEntry]] = []
+        expected = a
+        for idx, raw, stored_leaf in rows:
+            if idx != expected:
+                _missing(expected)
+            data = raw if type(raw) is bytes else _as_bytes(raw)
+            if data is None:
+                raise AuditIntegrityError(
+                    f"entry {expected} of the audit log has data that is not bytes "
+                    f"(first bad index {expected})",
+                    hint=_RESTORE,
+                )
+            h = sha256(b"\x00" + data).digest()
+            if stored_leaf != h and _as_bytes(stored_leaf) != h:
+                raise AuditIntegrityError(
+                    f"entry {expected} of the audit log does not match its stored leaf hash: "
+                    f"the entry's data or its leaf was changed (first bad index {expected})",
+                    hint=_RESTORE,
+                )
+            i, level = expected, 0
+            while True:
+                if nodes.get((level, i)) != h:
+                    _subtree_error(level, i, (level, i) in nodes)
+                if not i & 1:
+                    break
+                h = sha256(b"\x01" + frontier.pop() + h).digest()
+                level += 1
+                i >>= 1
+            frontier.append(h)
+            out.append((expected, _decoded(expected, data)))
+            expected += 1
+            if expected in record:
+                roots[expected] = _fold(frontier)
+        if expected < b:
+            _missing(expected)
+        return out
+
+    def _link(
+        self, anchor: _Anchor, size: int, root: bytes, proof: list[bytes], chunk: int = 0
+    ) -> None:
+        """Check that the tree (*size*, *root*) and *anchor*'s tree are consistent."""
+        try:
+            if anchor.size <= size:
+                merkle.verify_consistency(anchor.size, size, proof, anchor.root, root)
+            else:
+                merkle.verify_consistency(size, anchor.size, proof, root, anchor.root)
+        except AuditIntegrityError:
+            raise self._mismatch(anchor, chunk) from None
+
+    def _mismatch(self, anchor: _Anchor, chunk: int) -> AuditIntegrityError:
+        """*anchor*'s root does not fit the tree recomputed up to the chunk at *chunk*."""
+        n = anchor.size
+        low = anchor.proven if chunk > self.start else 0
+        if not anchor.given:
+            return AuditIntegrityError(
+                f"the audit log's checkpoint of size {n} does not match the tree recomputed "
+                f"from its entries: entries below index {n} were rewritten together with "
+                f"their tree nodes after it was signed (first bad index between {low} and "
+                f"{n - 1})",
+                hint=_RESTORE,
+            )
+        bound = f"below {n}" if low == 0 else f"between {low} and {n - 1}"
+        own = next((x for x in self._anchors if not x.given), None)
+        if own is not None and own.matched and low < own.size <= n:
+            bound = (
+                f"between {own.size} and {n - 1} if the log's own checkpoint of size "
+                f"{own.size}, which matches, is genuine"
+            )
+        return AuditIntegrityError(
+            f"the checkpoint of size {n} does not match the tree recomputed from the audit "
+            "log's entries: the log no longer holds the entries that checkpoint committed to; "
+            f"they were rewritten together with their tree nodes (first bad index {bound})",
+            hint=_RESTORE,
+        )
+
+
 # -- helpers ------------------------------------------------------------------------
 
 
@@ -1007,19 +1391,95 @@ def _encode(entry: AuditEntry) -> bytes:
     return _entry.encode(entry)
 
 
-def _checked_entry(index: int, raw: object, stored_leaf: object) -> AuditEntry:
-    """A stored entry row, checked against its leaf hash and decoded strictly."""
-    data, leaf = _as_bytes(raw), _as_bytes(stored_leaf)
-    if data is None or leaf is None or merkle.leaf_hash(data) != leaf:
+def _leaf_checked(index: int, raw: object, stored_leaf: object) -> tuple[bytes, bytes]:
+    """A stored entry row's bytes and recomputed leaf hash, which must equal the stored leaf."""
+    data = _as_bytes(raw)
+    if data is None:
         raise AuditIntegrityError(
-            f"entry {index} of the audit log does not match its leaf hash (first bad index {index})"
+            f"entry {index} of the audit log has data that is not bytes (first bad index {index})"
         )
+    leaf = merkle.leaf_hash(data)
+    if _as_bytes(stored_leaf) != leaf:
+        raise AuditIntegrityError(
+            f"entry {index} of the audit log does not match its stored leaf hash: the entry's "
+            f"data or its leaf was changed (first bad index {index})"
+        )
+    return data, leaf
+
+
+def _decoded(index: int, data: bytes) -> AuditEntry:
+    """Entry *index*'s bytes, decoded strictly (canonical form only)."""
     try:
         return _entry.decode(data)
     except MalformedInputError as exc:
         raise AuditIntegrityError(
-            f"entry {index} of the audit log is damaged: {exc} (first bad index {index})"
+            f"entry {index} of the audit log is damaged: {exc.message} (first bad index {index})"
         ) from None
+
+
+def _level0_error(index: int) -> AuditIntegrityError:
+    return AuditIntegrityError(
+        f"the audit log does not match its tree: the leaf hash recomputed from entry {index} "
+        "differs from the stored tree node of that entry: the entry was rewritten (with the "
+        f"leaf hash stored next to it) but the tree above it was not (first bad index {index})",
+        hint=_RESTORE,
+    )
+
+
+def _entry_prover(
+    cur: Cursor, indexes: Sequence[int], size: int, anchor: Checkpoint | None
+) -> Callable[[int, bytes], None]:
+    """Fetch what proves entries *indexes* in the tree; return ``prove(index, leaf)``.
+
+    One node query (per 128 addresses) reads, for each index, its level-0
+    node and its RFC 9162 inclusion paths in the stored tree of *size* and,
+    if *anchor* covers it, in the anchor's tree; plus the root of *size*.
+    ``prove(index, leaf)`` then checks that *leaf* (recomputed from the
+    entry) is the level-0 node and that both paths lead from it to the
+    stored root and to the anchor's signed root.
+    """
+    wanted = list(dict.fromkeys(indexes))
+
+    def compute(
+        get: merkle.GetNode,
+    ) -> tuple[bytes, dict[int, tuple[bytes, list[bytes], list[bytes] | None]]]:
+        paths: dict[int, tuple[bytes, list[bytes], list[bytes] | None]] = {}
+        for i in wanted:
+            signed = None
+            if anchor is not None and i < anchor.size:
+                signed = merkle.inclusion_proof(i, anchor.size, get)
+            paths[i] = (get(0, i), merkle.inclusion_proof(i, size, get), signed)
+        return merkle.root_at(size, get), paths
+
+    root, paths = _compute(cur, compute)
+
+    def prove(index: int, leaf: bytes) -> None:
+        level0, path, signed = paths[index]
+        if level0 != leaf:
+            raise _level0_error(index)
+        try:
+            merkle.verify_inclusion(leaf, index, size, path, root)
+        except AuditIntegrityError as exc:
+            raise AuditIntegrityError(
+                f"entry {index} of the audit log cannot be proven in the stored tree of {size} "
+                f"entries ({exc.message}): the entry was rewritten together with its stored "
+                f"leaf hash and level-0 node, or a tree node on its path was changed "
+                f"(entry {index} or a node on its path is bad)",
+                hint=_RESTORE,
+            ) from None
+        if anchor is not None and signed is not None:
+            try:
+                merkle.verify_inclusion(leaf, index, anchor.size, signed, anchor.root_hash)
+            except AuditIntegrityError as exc:
+                raise AuditIntegrityError(
+                    f"entry {index} of the audit log cannot be proven in the log's checkpoint "
+                    f"of size {anchor.size} ({exc.message}): the entry was rewritten, together "
+                    "with the tree nodes above it, after the checkpoint was signed, or a tree "
+                    f"node on its path was changed (entry {index} or a node on its path is bad)",
+                    hint=_RESTORE,
+                ) from None
+
+    return prove
 
 
 def _for_follower(error: BaseException) -> BaseException:
@@ -1324,3 +1784,83 @@ def _node_error(level: int, index: int, stored: tuple[int, object] | None) -> No
         f"hash recomputed from entries {first} to {first + (1 << level) - 1} "
         f"(first bad index {first})"
     )
+
+
+def _missing(index: int) -> NoReturn:
+    raise AuditIntegrityError(
+        f"entry {index} of the audit log is missing (deleted or moved rows; first bad index "
+        f"{index})",
+        hint=_RESTORE,
+    )
+
+
+def _subtree_error(level: int, index: int, stored: bool) -> NoReturn:
+    """A complete subtree of the recomputed tree is not the stored node (``verified_entries``)."""
+    first = index << level
+    last = first + (1 << level) - 1
+    if not stored:
+        raise AuditIntegrityError(
+            f"tree node (level {level}, index {index}) of the audit log is missing, so entries "
+            f"{first} to {last} are not in the stored tree: an entry was added, or a node "
+            f"removed, behind the log's back (first bad index {first})",
+            hint=_RESTORE,
+        )
+    if level == 0:
+        raise _level0_error(index)
+    raise AuditIntegrityError(
+        f"the audit log does not match its tree: the hash computed for entries {first} to "
+        f"{last} differs from the stored tree node (level {level}, index {index}): entries or "
+        f"tree nodes were changed (first bad index {first})",
+        hint=_RESTORE,
+    )
+
+
+def _completed_nodes(cur: Cursor, a: int, b: int) -> dict[tuple[int, int], bytes]:
+    """The stored nodes that appending leaves *a* to *b* - 1 completes, in one query.
+
+    Leaf ``j`` completes node ``(level, i)`` when ``j = (i + 1) * 2**level - 1``,
+    so the nodes of *level* completed in ``[a, b)`` are those with
+    ``a >> level <= i < b >> level``: one index range per level.
+    """
+    params: list[int] = []
+    level = 0
+    while a >> level < b >> level:
+        params.extend((level, a >> level, b >> level))
+        level += 1
+    if not params:
+        return {}
+    found: dict[tuple[int, int], bytes] = {}
+    for lv, idx, h in cur.execute(_ranges_query(level), params):  # about 2 rows per entry
+        value = h if type(h) is bytes else (_as_bytes(h) or b"")
+        found[(lv, idx) if type(lv) is int and type(idx) is int else (int(lv), int(idx))] = value
+    return found
+
+
+def _lost_from(cur: Cursor, size: int) -> AuditIntegrityError | None:
+    """The error for signs of entries lost at the end of a log of *size*, if any.
+
+    A stored tree node covering an index at or beyond *size*, or a stored
+    checkpoint larger than *size* (``O(1)`` indexed queries).
+    """
+    params: list[int] = []
+    for level in range(64):
+        params.extend((level, size >> level))
+    firsts = [
+        max(size, int(idx) << int(level)) for level, idx in cur.execute(_NODES_BEYOND, params)
+    ]
+    if firsts:
+        first = min(firsts)
+        return AuditIntegrityError(
+            f"the audit log holds tree nodes for entries that are not stored: entries from "
+            f"index {first} on were removed (first bad index {first})",
+            hint=_RESTORE,
+        )
+    rows = cur.execute(_MAX_CHECKPOINT_SIZE)
+    signed = rows[0][0] if rows else None
+    if signed is not None and int(signed) > size:
+        return AuditIntegrityError(
+            f"the audit log signed a checkpoint of {int(signed)} entries but holds only "
+            f"{size}: entries from index {size} on were removed (first bad index {size})",
+            hint=_RESTORE,
+        )
+    return None

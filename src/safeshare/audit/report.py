@@ -8,24 +8,28 @@ in the rendering, in the dictionary, and in each table, whose rows are
 ordered by number of denials, then by number of entries, then by name.
 
 The report is bound to the tree it was computed from, and that tree is
-recomputed from the very entry bytes the report counts. In one read
-snapshot and one pass over the entries ``0 .. size - 1`` (whatever the
-period: every entry is hashed, only those in the period are counted):
+recomputed from the very entry bytes the report counts: the entries are
+read with :meth:`AuditLog.verified_entries
+<safeshare.audit.log.AuditLog.verified_entries>` (the log's one verified
+pass; see there for every check), in one read snapshot and one pass over the
+entries ``0 .. size - 1`` (whatever the period: every entry is hashed, only
+those in the period are counted):
 
 * each entry's leaf hash ``SHA-256(0x00 || data)`` (RFC 9162 section
   2.1.1) is recomputed from its bytes and must equal the leaf stored next
   to it; the entry is decoded strictly (canonical form only);
-* the leaves are appended to a :class:`~safeshare.audit.merkle.Frontier`,
-  and every complete subtree the tree gains is compared with the stored
-  tree node of that subtree (level 0 first: an entry rewritten together
-  with its stored leaf, but not with the tree above it, stops the report
-  right there); so the stored root, which is folded from stored nodes,
-  is the recomputed one;
+* the leaves are folded into a Merkle frontier, and every complete subtree
+  the tree gains is compared with the stored tree node of that subtree
+  (level 0 first: an entry rewritten together with its stored leaf, but
+  not with the tree above it, stops the report right there); so the stored
+  root, which is folded from stored nodes, is the recomputed one;
 * the root recomputed at the size of the log's latest stored checkpoint
   that the report covers must be that checkpoint's root, and the root of
   the whole report must be the root of the *checkpoint* given to
   :func:`build_report` (typically one the oversight body received and the
-  witnesses cosigned), if any;
+  witnesses cosigned), if any (before a chunk of entries is counted, the
+  tree recomputed so far must also be consistent with both, by RFC 9162
+  consistency proofs);
 * the log must show no sign of lost entries: no tree node and no stored
   checkpoint beyond its last entry.
 
@@ -38,9 +42,9 @@ alone, a consistent rewrite of entries, nodes and stored checkpoints, is
 what the *checkpoint* argument is for: pass the checkpoint you hold.
 
 Memory stays small: entries and nodes are read in chunks (at most
-:data:`READ_CHUNK` entries at a time), the tree is a frontier of at most 64
-hashes, and the counts grow with the number of *distinct* purposes, actors,
-counterparties and actions, and with the denied entries listed (at most
+:data:`safeshare.audit.log.READ_CHUNK` entries at a time), the tree is a
+frontier of at most 64 hashes, and the counts grow with the number of
+*distinct* purposes, actors, counterparties and actions, and with the denied entries listed (at most
 *max_denied*; the rest are counted, not listed). A report contains metadata
 only, like the entries it summarises; blind-index subject tokens are left
 out.
@@ -49,25 +53,21 @@ out.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, NoReturn
+from typing import Any, Final
 
 from safeshare._internal.clock import from_unix, require_aware, resolve_now, rfc3339
-from safeshare.audit import entry as _entry
-from safeshare.audit import merkle
 from safeshare.audit.checkpoint import Checkpoint
 from safeshare.audit.entry import AuditEntry
 from safeshare.audit.log import AuditLog
 from safeshare.audit.note import b64std_encode
-from safeshare.errors import AuditIntegrityError, MalformedInputError, UsageError
-from safeshare.storage import Cursor
+from safeshare.errors import AuditIntegrityError, UsageError
 
 __all__ = [
     "DEFAULT_MAX_DENIED",
     "DIMENSIONS",
-    "READ_CHUNK",
     "DeniedEntry",
     "GroupCount",
     "Report",
@@ -76,8 +76,6 @@ __all__ = [
 
 #: Denied entries listed in full by default (all are counted).
 DEFAULT_MAX_DENIED: Final = 10_000
-#: Entries read per query (tree nodes: as many per level, halving with each level up).
-READ_CHUNK: Final = 4096
 #: The tables of a report: (dictionary key, heading, entry field).
 DIMENSIONS: Final = (
     ("by_purpose", "purpose", "purpose"),
@@ -92,29 +90,6 @@ _NONE: Final = "(none)"
 _RESTORE: Final = (
     "run `safeshare audit verify` to locate the damage, and restore the database from a "
     "backup; do not rely on a report of this log until it verifies"
-)
-
-# The storage layout of safeshare.audit.log (schema component "audit"); read only.
-_SIZE: Final = "SELECT max(idx) FROM safeshare_audit_entries"
-_ENTRY_RANGE: Final = (
-    "SELECT idx, data, leaf FROM safeshare_audit_entries WHERE idx >= ? AND idx < ? "
-    "ORDER BY idx LIMIT ?"
-)
-_NODE_RANGE: Final = (
-    "SELECT idx, hash FROM safeshare_audit_nodes WHERE level = ? AND idx >= ? AND idx < ? "
-    "ORDER BY idx LIMIT ?"
-)
-#: Per level, the first stored node that is not inside the tree of the first N entries.
-#: Only "?" placeholders are joined in; every value is a bound parameter.
-_NODES_BEYOND: Final = (
-    "SELECT level, min(idx) FROM safeshare_audit_nodes WHERE "  # noqa: S608
-    + " OR ".join(["(level = ? AND idx >= ?)"] * 64)
-    + " GROUP BY level"
-)
-_MAX_CHECKPOINT_SIZE: Final = "SELECT max(size) FROM safeshare_audit_checkpoints"
-_CHECKPOINT_AT_MOST: Final = (
-    "SELECT seq, size, root_hash, note FROM safeshare_audit_checkpoints WHERE size <= ? "
-    "ORDER BY size DESC, seq DESC LIMIT 1"
 )
 
 
@@ -365,17 +340,6 @@ def build_report(
         raise UsageError("since must not be after until")
     if isinstance(max_denied, bool) or not isinstance(max_denied, int) or max_denied < 0:
         raise UsageError("max_denied must be a non-negative integer")
-    if checkpoint is not None:
-        if not isinstance(checkpoint, Checkpoint):
-            raise UsageError(
-                "checkpoint must be a safeshare.audit.Checkpoint (from verify_checkpoint())"
-            )
-        if checkpoint.origin != log.origin:
-            raise UsageError(
-                f"the checkpoint is for the log {checkpoint.origin[:200]!r}, not for "
-                f"{log.origin!r}",
-                hint="pass a checkpoint of the log the report is about",
-            )
     counters = {key: _Counter() for key, _heading, _field in DIMENSIONS}
     by_purpose, by_actor = counters["by_purpose"], counters["by_actor"]
     by_counterparty, by_action = counters["by_counterparty"], counters["by_action"]
@@ -384,31 +348,37 @@ def build_report(
     denied: list[DeniedEntry] = []
     denied_total = 0
     total = 0
-    with log.store.transaction(write=False) as cur:
-        tree = _Tree(cur, log.origin, checkpoint)
-        for index, entry in tree.entries():
-            t = entry.time
-            if (low is not None and t < low) or (high is not None and t >= high):
-                continue
-            total += 1
-            slot = outcome_slot[entry.outcome]
-            by_purpose.add(entry.purpose, slot)
-            by_actor.add(entry.actor, slot)
-            by_counterparty.add(entry.counterparty, slot)
-            by_action.add(entry.action, slot)
-            by_outcome.add(entry.outcome, slot)
-            if slot == 0:
-                denied_total += 1
-                if len(denied) < max_denied:
-                    denied.append(_denied(index, entry))
-        root = tree.finish()
+    try:
+        with log.store.transaction(write=False) as cur:
+            # The log's verified pass, in this one read snapshot (a checkpoint of
+            # another log, or not a Checkpoint, is a UsageError from it).
+            entries = log.verified_entries(checkpoint=checkpoint, cursor=cur)
+            for index, entry in entries:
+                t = entry.time
+                if (low is not None and t < low) or (high is not None and t >= high):
+                    continue
+                total += 1
+                slot = outcome_slot[entry.outcome]
+                by_purpose.add(entry.purpose, slot)
+                by_actor.add(entry.actor, slot)
+                by_counterparty.add(entry.counterparty, slot)
+                by_action.add(entry.action, slot)
+                by_outcome.add(entry.outcome, slot)
+                if slot == 0:
+                    denied_total += 1
+                    if len(denied) < max_denied:
+                        denied.append(_denied(index, entry))
+            root = entries.root_hash
+    except AuditIntegrityError as exc:
+        raise AuditIntegrityError(f"{exc.message}; no report was produced", hint=_RESTORE) from None
+    stored = entries.stored_checkpoint
     tables = {key: counter.rows() for key, counter in counters.items()}
     outcome_rows = {row.value: row.total for row in tables["by_outcome"]}
     return Report(
         origin=log.origin,
-        log_size=tree.size,
+        log_size=entries.tree_size,
         root_hash=root,
-        checkpoint=checkpoint if checkpoint is not None else tree.stored_checkpoint,
+        checkpoint=checkpoint if checkpoint is not None or stored is None else stored.checkpoint,
         checkpoint_given=checkpoint is not None,
         since=None if since is None else require_aware(since, "since"),
         until=None if until is None else require_aware(until, "until"),
@@ -433,220 +403,3 @@ def _denied(index: int, entry: AuditEntry) -> DeniedEntry:
         jti=entry.jti,
         reason=entry.reason,
     )
-
-
-# -- the tree, recomputed from the entries the report reads ---------------------------
-
-
-class _Tree:
-    """One pass over entries ``0 .. size - 1`` in a read snapshot, checked as it goes.
-
-    :meth:`entries` yields each entry after checking it (see the module
-    docstring); :meth:`finish`, called after the last one, makes the checks
-    that need the whole tree and returns the recomputed root.
-    """
-
-    def __init__(self, cur: Cursor, origin: str, given: Checkpoint | None) -> None:
-        self._cur = cur
-        self._origin = origin
-        self._given = given
-        rows = cur.execute(_SIZE)
-        last = rows[0][0] if rows else None
-        self.stored_size = 0 if last is None else int(last) + 1
-        if given is not None and given.size > self.stored_size:
-            raise AuditIntegrityError(
-                f"the checkpoint covers {given.size} entries but the audit log holds only "
-                f"{self.stored_size}: entries from index {self.stored_size} on were removed "
-                f"(first bad index {self.stored_size}); no report was produced",
-                hint=_RESTORE,
-            )
-        self.size = self.stored_size if given is None else given.size
-        self.stored_checkpoint = self._stored_checkpoint()
-        self._frontier = merkle.Frontier()
-        self._streams: list[Iterator[tuple[int, object]]] = []
-        self._stored_root: bytes | None = None  # the root at the stored checkpoint's size
-
-    def _stored_checkpoint(self) -> Checkpoint | None:
-        """The log's latest stored checkpoint of at most :attr:`size` entries, if any."""
-        rows = self._cur.execute(_CHECKPOINT_AT_MOST, (self.size,))
-        if not rows:
-            return None
-        seq, size, root, note = rows[0]
-        where = f"stored checkpoint {seq} of the audit log"
-        text = note if isinstance(note, str) else ""
-        split = text.rfind("\n\n")
-        try:
-            if split < 0:
-                raise MalformedInputError("it is not a signed note")
-            cp = Checkpoint.parse(text[: split + 1])
-        except MalformedInputError as exc:
-            raise AuditIntegrityError(f"{where} is damaged: {exc.message}", hint=_RESTORE) from None
-        if cp.origin != self._origin or cp.size != size or cp.root_hash != _as_bytes(root):
-            raise AuditIntegrityError(
-                f"{where} is damaged: its stored size and root, or its log, differ from its "
-                "signed note",
-                hint=_RESTORE,
-            )
-        return cp
-
-    def entries(self) -> Iterator[tuple[int, AuditEntry]]:
-        cur, end, frontier = self._cur, self.size, self._frontier
-        stored = self.stored_checkpoint
-        root_at = -1 if stored is None else stored.size
-        if root_at == 0:
-            self._stored_root = merkle.EMPTY_ROOT
-        expected = 0
-        while expected < end:
-            rows = cur.execute(_ENTRY_RANGE, (expected, end, READ_CHUNK))
-            if not rows:
-                _missing(expected)
-            for idx, raw, stored_leaf in rows:
-                if idx != expected:
-                    _missing(expected)
-                data = _as_bytes(raw)
-                if data is None:
-                    raise AuditIntegrityError(
-                        f"entry {expected} of the audit log has data that is not bytes "
-                        f"(first bad index {expected}); no report was produced",
-                        hint=_RESTORE,
-                    )
-                leaf = merkle.leaf_hash(data)
-                if _as_bytes(stored_leaf) != leaf:
-                    raise AuditIntegrityError(
-                        f"entry {expected} of the audit log does not match its stored leaf "
-                        f"hash: the entry's data or its leaf was changed (first bad index "
-                        f"{expected}); no report was produced",
-                        hint=_RESTORE,
-                    )
-                for level, index, node in frontier.append(leaf):
-                    self._check_node(level, index, node)
-                try:
-                    decoded = _entry.decode(data)
-                except MalformedInputError as exc:
-                    raise AuditIntegrityError(
-                        f"entry {expected} of the audit log is damaged: {exc.message} "
-                        f"(first bad index {expected}); no report was produced",
-                        hint=_RESTORE,
-                    ) from None
-                yield expected, decoded
-                expected += 1
-                if expected == root_at:
-                    self._stored_root = frontier.root()
-
-    def _check_node(self, level: int, index: int, node: bytes) -> None:
-        """Compare a complete subtree of the recomputed tree with its stored node."""
-        while level >= len(self._streams):
-            self._streams.append(self._node_stream(len(self._streams)))
-        stored = next(self._streams[level], None)
-        first = index << level
-        if stored is None or stored[0] != index:
-            raise AuditIntegrityError(
-                f"tree node (level {level}, index {index}) of the audit log is missing, so "
-                f"entries {first} to {first + (1 << level) - 1} are not in the stored tree: "
-                f"an entry was added, or a node removed, behind the log's back (first bad "
-                f"index {first}); no report was produced",
-                hint=_RESTORE,
-            )
-        if stored[1] != node:
-            if level == 0:
-                what = (
-                    f"the leaf hash recomputed from entry {index} differs from the stored tree "
-                    "node of that entry: the entry was rewritten (with the leaf hash stored next "
-                    "to it) but the tree above it was not"
-                )
-            else:
-                what = (
-                    f"the hash recomputed from entries {first} to {first + (1 << level) - 1} "
-                    f"differs from the stored tree node (level {level}, index {index}): entries "
-                    "or tree nodes were changed"
-                )
-            raise AuditIntegrityError(
-                f"the audit log does not match its tree: {what} (first bad index {first}); "
-                "no report was produced",
-                hint=_RESTORE,
-            )
-
-    def _node_stream(self, level: int) -> Iterator[tuple[int, object]]:
-        """The stored nodes of *level* inside the tree of :attr:`size`, in index order."""
-        cur, end = self._cur, self.size >> level
-        chunk = max(64, READ_CHUNK >> level)
-        after = 0
-        while after < end:
-            rows = cur.execute(_NODE_RANGE, (level, after, end, chunk))
-            for idx, value in rows:
-                yield int(idx), _as_bytes(value)
-            if len(rows) < chunk:
-                return
-            after = int(rows[-1][0]) + 1
-
-    def finish(self) -> bytes:
-        """Check the whole tree; return its root (call after the last entry)."""
-        root = self._frontier.root()
-        stored, given = self.stored_checkpoint, self._given
-        if stored is not None and self._stored_root != stored.root_hash:
-            raise AuditIntegrityError(
-                f"the audit log's checkpoint of size {stored.size} does not match the tree "
-                f"recomputed from its entries: entries below index {stored.size} were rewritten "
-                f"together with their tree nodes after it was signed (first bad index between "
-                f"0 and {stored.size - 1}); no report was produced",
-                hint=_RESTORE,
-            )
-        if given is not None and root != given.root_hash:
-            bound = f"below {given.size}"
-            if stored is not None and stored.size > 0:
-                bound = (
-                    f"between {stored.size} and {given.size - 1} if the log's own checkpoint of "
-                    f"size {stored.size}, which matches, is genuine"
-                )
-            raise AuditIntegrityError(
-                f"the checkpoint of size {given.size} does not match the tree recomputed from "
-                "the audit log's entries: the log no longer holds the entries that checkpoint "
-                "committed to; they were rewritten together with their tree nodes (first bad "
-                f"index {bound}); no report was produced",
-                hint=_RESTORE,
-            )
-        self._check_not_truncated()
-        return root
-
-    def _check_not_truncated(self) -> None:
-        """No tree node and no stored checkpoint beyond the log's last entry."""
-        size, cur = self.stored_size, self._cur
-        params: list[int] = []
-        for level in range(64):
-            params.extend((level, size >> level))
-        firsts = [
-            max(size, int(idx) << int(level)) for level, idx in cur.execute(_NODES_BEYOND, params)
-        ]
-        if firsts:
-            first = min(firsts)
-            raise AuditIntegrityError(
-                f"the audit log holds tree nodes for entries that are not stored: entries "
-                f"from index {first} on were removed (first bad index {first}); no report was "
-                "produced",
-                hint=_RESTORE,
-            )
-        rows = cur.execute(_MAX_CHECKPOINT_SIZE)
-        signed = rows[0][0] if rows else None
-        if signed is not None and int(signed) > size:
-            raise AuditIntegrityError(
-                f"the audit log signed a checkpoint of {int(signed)} entries but holds only "
-                f"{size}: entries from index {size} on were removed (first bad index {size}); "
-                "no report was produced",
-                hint=_RESTORE,
-            )
-
-
-def _missing(index: int) -> NoReturn:
-    raise AuditIntegrityError(
-        f"entry {index} of the audit log is missing (deleted or moved rows; first bad index "
-        f"{index}); no report was produced",
-        hint=_RESTORE,
-    )
-
-
-def _as_bytes(value: object) -> bytes | None:
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, bytearray | memoryview):
-        return bytes(value)
-    return None

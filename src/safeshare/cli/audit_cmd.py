@@ -21,7 +21,15 @@ additionally requires that origin.
   against the latest one this witness cosigned (fork and rollback refused,
   kept as evidence in the witness database); prints the cosigned note.
 * ``report``: accesses by purpose, actor, counterparty, action and outcome,
-  denials first, for an oversight body (text, or ``--json``).
+  denials first, for an oversight body (text, or ``--json``). With
+  ``--checkpoint FILE`` (the signed checkpoint note the oversight body holds,
+  verified with ``--checkpoint-key JWKS``), the report covers exactly that
+  checkpoint's tree and is refused unless the entries give its root.
+
+Entries are printed only after they were verified against the Merkle tree
+(``prove --index``: the entry's level-0 tree node and inclusion proofs in the
+current tree and the latest stored checkpoint; the proof printed is checked
+to lead from the printed entry to the printed root).
 
 Failures are one ``safeshare: error:`` line on stderr and exit code 1.
 """
@@ -41,6 +49,7 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from safeshare._internal import fs, strictjson
 from safeshare._internal.clock import rfc3339
+from safeshare.audit import merkle
 from safeshare.audit.checkpoint import MAX_CHECKPOINT_NOTE_BYTES, Checkpoint, verify_checkpoint
 from safeshare.audit.entry import encode
 from safeshare.audit.log import AuditLog, StoredCheckpoint
@@ -226,7 +235,9 @@ def register(subparsers: Subparsers) -> None:
         "summarise accesses for an oversight body, denials first",
         "Count the log's entries by purpose, actor, counterparty, action and outcome and "
         "list every denied access with its reason, denials first. --since and --until "
-        "select entries by their time (since inclusive, until exclusive).",
+        "select entries by their time (since inclusive, until exclusive). The tree is "
+        "recomputed from the entries counted and checked against the log's stored "
+        "checkpoint and, with --checkpoint, against the checkpoint you hold.",
     )
     log_options(p)
     p.add_argument("--since", metavar="TIME", type=rfc3339_time, help=_TIME_HELP)
@@ -237,6 +248,21 @@ def register(subparsers: Subparsers) -> None:
         type=int_between(0, 10**9),
         default=DEFAULT_MAX_DENIED,
         help=f"list at most N denied entries; all are counted (default {DEFAULT_MAX_DENIED})",
+    )
+    p.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        type=Path,
+        help="the log's signed checkpoint note you hold (as 'safeshare audit checkpoint' "
+        "printed it, or cosigned by witnesses): the report covers exactly its tree and is "
+        "refused unless the entries give its root; needs --checkpoint-key",
+    )
+    p.add_argument(
+        "--checkpoint-key",
+        metavar="JWKS",
+        type=Path,
+        help="the log agency's public JWKS: --checkpoint must be signed by one of its "
+        "signing keys under the log's origin",
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
 
@@ -430,18 +456,34 @@ def _prove(args: argparse.Namespace) -> int:
 def _inclusion(log: AuditLog, index: int, size: int | None) -> dict[str, Any]:
     n = log.size() if size is None else size
     proof = log.inclusion_proof(index, n)
+    # Verified against its level-0 node, the current tree and the latest checkpoint.
     entry = log.entry(index)
-    leaf = log.leaf_hash(index)
+    data = encode(entry)  # the stored bytes: entries decode only from canonical form
+    leaf = merkle.leaf_hash(data)
+    root = log.root(n)
     stored = log.checkpoint_at(n)
+    try:  # what is printed must hold together
+        merkle.verify_inclusion(leaf, index, n, proof, root)
+        if stored is not None and stored.root_hash != root:
+            raise AuditIntegrityError(
+                f"the stored tree of size {n} does not have the root of the checkpoint the "
+                "log signed at that size"
+            )
+    except AuditIntegrityError as exc:
+        raise AuditIntegrityError(
+            f"entry {index} of the audit log cannot be proven in the tree of size {n} "
+            f"({exc.message}); no proof was printed",
+            hint="run `safeshare audit verify` and restore the database from a backup",
+        ) from None
     return {
         "type": "inclusion",
         "origin": log.origin,
         "index": index,
         "size": n,
         "leaf_hash": b64std_encode(leaf),
-        "entry": encode(entry).decode("utf-8"),
+        "entry": data.decode("utf-8"),
         "proof": [b64std_encode(h) for h in proof],
-        "root": b64std_encode(log.root(n)),
+        "root": b64std_encode(root),
         "checkpoint": None if stored is None else stored.note,
     }
 
@@ -502,8 +544,10 @@ def _peek_checkpoint(note: str) -> Checkpoint:
     return Checkpoint.parse(note[: split + 1])
 
 
-def _log_verifier(note: str, origin: str, keys: list[VerifyKey]) -> NoteVerifier:
-    """The log key, among *keys*, whose signature on *note* verifies."""
+def _log_verifier(
+    note: str, origin: str, keys: list[VerifyKey], *, option: str = "--log-key"
+) -> NoteVerifier:
+    """The log key, among *keys* (given with *option*), whose signature on *note* verifies."""
     failures: list[str] = []
     for key in keys:
         verifier = NoteVerifier(origin, key)
@@ -516,7 +560,7 @@ def _log_verifier(note: str, origin: str, keys: list[VerifyKey]) -> NoteVerifier
     raise VerificationError(
         f"the checkpoint is not signed for log {origin!r} by any signing key of the log's "
         f"JWKS ({failures[-1]})",
-        hint="check --log-key (the log agency's public JWKS) and --origin",
+        hint=f"check {option} (the log agency's public JWKS) and --origin",
     )
 
 
@@ -568,13 +612,31 @@ def _read_proof(path: Path | None, size: int, previous: int) -> list[bytes]:
 
 
 def _report(args: argparse.Namespace) -> int:
+    note: str | None = None
+    keys: list[VerifyKey] = []
+    if args.checkpoint is not None:
+        if args.checkpoint_key is None:
+            raise UsageError(
+                "--checkpoint needs --checkpoint-key JWKS: the checkpoint's signature is "
+                "verified before the report is checked against it",
+                hint="pass the log agency's public *.jwks.json",
+            )
+        note = _read_note(args.checkpoint)
+        keys = _signing_keys(args.checkpoint_key, "the checkpoint")
+    elif args.checkpoint_key is not None:
+        raise UsageError("--checkpoint-key goes with --checkpoint FILE (the checkpoint you hold)")
     with _open_log(args) as log:
+        held: Checkpoint | None = None
+        if note is not None:
+            verifier = _log_verifier(note, log.origin, keys, option="--checkpoint-key")
+            held = verify_checkpoint(note, verifier)
         report = build_report(
             log,
             since=args.since,
             until=args.until,
             max_denied=args.max_denied,
             now=resolve_now(None),
+            checkpoint=held,
         )
     if args.json:
         # Not sorted: the keys are in reading order, denials first.

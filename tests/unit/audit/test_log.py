@@ -303,6 +303,7 @@ def test_no_query_on_the_proof_and_append_paths_scans(
     log.consistency_proof(7, 2048)
     log.entry(2500)
     log.leaf_hash(12)
+    assert len(list(log.verified_entries(2000, 2100))) == 100
     log.append(make_entry(3000))
     log.append_many([make_entry(3001), make_entry(3002)])
     key = SigningKey.generate()
@@ -311,6 +312,8 @@ def test_no_query_on_the_proof_and_append_paths_scans(
     log.sign_checkpoint(None, key)
     log.latest_checkpoint()
     log.checkpoint_at(3003)
+    log.entry(17)  # proven in the checkpoint's tree too
+    assert len(list(log.verified_entries(1000, 1010))) == 10  # linked to the checkpoint
     details = plans(db_path, recorder.statements)
     assert any("safeshare_audit_checkpoints" in d for d in details)
     assert details
@@ -756,6 +759,18 @@ def test_reading_a_damaged_entry(filled: AuditLog, db_path: Path) -> None:
         filled.leaf_hash(4)
     with pytest.raises(AuditIntegrityError, match=r"entry 8 .* is missing"):
         filled.entry(8)
-    with pytest.raises(AuditIntegrityError, match=r"entry 9 .* is damaged"):
+    # bytes and stored leaf replaced together: the level-0 tree node still tells
+    with pytest.raises(AuditIntegrityError, match=r"does not match its tree: .* entry 9 "):
+        filled.entry(9)
+    tamper(
+        db_path,
+        (
+            "UPDATE safeshare_audit_nodes SET hash = ? WHERE level = 0 AND idx = 9",
+            (ref_leaf(b"not json"),),
+        ),
+    )
+    with pytest.raises(
+        AuditIntegrityError, match=r"entry 9 .* cannot be proven in the stored tree"
+    ):
         filled.entry(9)
     assert filled.entry(3) == make_entry(3)

@@ -14,7 +14,7 @@ from typing import Any, Final
 import pytest
 
 from safeshare.audit import AuditEntry, AuditLog
-from safeshare.audit import report as report_module
+from safeshare.audit import log as log_module
 from safeshare.audit.entry import encode
 from safeshare.audit.note import b64std_encode
 from safeshare.audit.report import DIMENSIONS, OUTCOME_ORDER, Report, build_report
@@ -292,7 +292,7 @@ def test_entries_are_streamed_in_chunks(
     store: Store, log: AuditLog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The report reads the log a chunk at a time, never all of it at once."""
-    monkeypatch.setattr(report_module, "READ_CHUNK", 5)
+    monkeypatch.setattr(log_module, "READ_CHUNK", 5)
     seen: list[int] = []
     real = store.transaction
 

@@ -136,7 +136,8 @@ def test_entry_and_leaf_rewritten_stop_the_report(store: Store, log: AuditLog) -
     before = build_report(log, now=GENERATED)
     assert [d.index for d in before.denied] == [DENIED]
     rewrite_entry(store, DENIED, FORGED, leaf=True)
-    assert log.entry(DENIED) == FORGED  # the leaf check alone is satisfied
+    with pytest.raises(AuditIntegrityError, match=f"first bad index {DENIED}"):
+        log.entry(DENIED)  # the leaf check alone would be satisfied; the tree is not
     error = refused(log, DENIED)
     assert f"entry {DENIED}" in error.message
     assert "the tree above it was not" in error.message

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,8 +20,10 @@ from safeshare._internal.b64 import b64u_encode
 from safeshare.audit.checkpoint import agency_log_origin
 from safeshare.audit.entry import AuditEntry, encode
 from safeshare.audit.log import AUDIT_SCHEMA, AUDIT_SUBJECTS_SCHEMA, AuditLog
+from safeshare.audit.merkle import leaf_hash
 from safeshare.audit.recorder import AuditLogRecorder, MemoryRecorder
 from safeshare.errors import AuditIntegrityError, PolicyError, StorageError, UsageError
+from safeshare.keys import SigningKey
 from safeshare.privacy.blind_index import (
     LOOKUP_PURPOSE,
     SUBJECT_KINDS,
@@ -378,6 +381,40 @@ def test_a_changed_entry_is_detected(store: Store, log: AuditLog) -> None:
         cur.execute("UPDATE safeshare_audit_entries SET leaf = ? WHERE idx = 3", (bytes(32),))
     with pytest.raises(AuditIntegrityError, match="leaf hash"):
         log.subject_entries(token)
+
+
+def rewrite_entry(store: Store, index: int, forged: AuditEntry) -> None:
+    """An insider's edit: the entry's bytes and the leaf hash stored next to them, not the tree."""
+    data = encode(forged)
+    with store.transaction(write=True) as cur:
+        cur.execute(
+            "UPDATE safeshare_audit_entries SET data = ?, leaf = ? WHERE idx = ?",
+            (data, leaf_hash(data), index),
+        )
+
+
+@pytest.mark.parametrize("scan", [False, True], ids=["index", "scan"])
+@pytest.mark.parametrize("what", ["altered", "subject-removed"])
+def test_an_entry_rewritten_with_its_leaf_hash_is_not_an_answer(
+    store: Store, log: AuditLog, scan: bool, what: str
+) -> None:
+    """The data subject is never answered with an altered entry, nor one quietly left out."""
+    fill(log)
+    sign_key = SigningKey.generate()
+    log.sign_checkpoint(None, sign_key)
+    assert [i for i, _ in lookup(log, "phone", PHONE, scan=scan)] == [0, 3]
+    honest = log.entry(3)
+    if what == "altered":
+        forged = AuditEntry(**{**msgspec.structs.asdict(honest), "counterparty": "XC-CUST"})
+    else:  # the subject's token removed from the entry (index row left or deleted)
+        forged = AuditEntry(**{**msgspec.structs.asdict(honest), "subjects": ()})
+    rewrite_entry(store, 3, forged)
+    size = log.size()
+    with pytest.raises(AuditIntegrityError, match="first bad index 3"):
+        lookup(log, "phone", PHONE, scan=scan)
+    assert log.size() == size + 1  # the lookup itself was recorded before the refusal
+    with pytest.raises(AuditIntegrityError, match="first bad index 3"):
+        log.subject_entries(subject_token(SECRET, "phone", PHONE), scan=scan)
 
 
 def test_a_missing_index_start_is_detected(store: Store, log: AuditLog) -> None:
