@@ -156,7 +156,9 @@ class Safeshare:
 class Floor:
     """The same cryptography through ``cryptography`` directly (see the module docstring)."""
 
-    OTHER_INFO: Final = b"\x00\x00\x00\x0eECDH-ES+A256KW\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00"
+    OTHER_INFO: Final = (
+        b"\x00\x00\x00\x0eECDH-ES+A256KW\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00"
+    )
 
     def __init__(self, plaintext_bytes: int) -> None:
         self.signing = ed25519.Ed25519PrivateKey.generate()
@@ -180,7 +182,9 @@ class Floor:
 
     def open(self, envelope: bytes) -> bytes:
         epk = x25519.X25519PublicKey.from_public_bytes(envelope[:32])
-        kek = ConcatKDFHash(hashes.SHA256(), 32, self.OTHER_INFO).derive(self.recipient.exchange(epk))
+        kek = ConcatKDFHash(hashes.SHA256(), 32, self.OTHER_INFO).derive(
+            self.recipient.exchange(epk)
+        )
         cek = aes_key_unwrap(kek, envelope[32:72])
         plaintext = AESGCM(cek).decrypt(envelope[72:84], envelope[84:], self.aad)
         for signature in self.signatures:

@@ -582,6 +582,7 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
             recorder=dpo_recorder,
             purpose=purpose,
             reason="access request AR-2026-0031",
+            include_lookups=True,  # she is told of the refused search for her passport too
             now=now,
         )
 

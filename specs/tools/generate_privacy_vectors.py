@@ -19,8 +19,9 @@ label)``: test secrets, published on purpose. Before writing anything every
 case is run through the library: an expected error must be the library's,
 a normalized or generalized value must be the one written by hand below, and
 every pseudonym and token must equal an independent computation (RFC 5869
-HKDF and RFC 2104 HMAC written out with :mod:`hmac`, the canonical JSON with
-:mod:`json`), whose intermediate values go into the vector's ``trace``.
+HKDF and RFC 2104 HMAC written out with :mod:`hmac`, the RFC 8785 canonical
+JSON written out character by character), whose intermediate values go into
+the vector's ``trace``.
 Output is ``strictjson.pretty``.
 """
 
@@ -30,7 +31,6 @@ import argparse
 import base64
 import hashlib
 import hmac
-import json
 import math
 import sys
 from collections.abc import Mapping
@@ -53,7 +53,7 @@ from safeshare.privacy.generalize import (  # noqa: E402
     NamedAreas,
     NumberBucket,
 )
-from safeshare.privacy.secret import PrivacySecret  # noqa: E402
+from safeshare.privacy.secret import PrivacySecret, canonical_json  # noqa: E402
 from specs.tools._files import write_or_check  # noqa: E402
 
 VECTOR_DIR: Final = _ROOT / "specs" / "vectors" / "privacy"
@@ -181,9 +181,64 @@ def b64u(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def canonical_json(value: Any) -> str:
-    """The canonical JSON of a vector value, with :mod:`json`: compact, UTF-8, no NaN."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+#: I-JSON's integer range (RFC 7493 section 2.2): the only numbers a pseudonym takes.
+MAX_SAFE_INTEGER: Final = 2**53 - 1
+#: RFC 8785 section 3.2.2.2: the control characters with a two-character escape.
+SHORT_ESCAPES: Final = {0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r"}
+
+
+def utf16_code_units(text: str) -> list[int]:
+    """The UTF-16 code units of *text* (a character above U+FFFF is a surrogate pair)."""
+    units: list[int] = []
+    for char in text:
+        point = ord(char)
+        if point > 0xFFFF:
+            point -= 0x10000
+            units += [0xD800 + (point >> 10), 0xDC00 + (point & 0x3FF)]
+        else:
+            units.append(point)
+    return units
+
+
+def jcs_string(text: str) -> str:
+    """RFC 8785 section 3.2.2.2: escape '"', '\\' and U+0000-U+001F only."""
+    out = ['"']
+    for char in text:
+        point = ord(char)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif point < 0x20:
+            out.append(SHORT_ESCAPES.get(point, f"\\u{point:04x}"))
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)
+
+
+def jcs(value: Any) -> str:
+    """The canonical JSON (RFC 8785) of a pseudonym value, written out by hand.
+
+    Only text, true, false, null, integers within +/-(2**53 - 1) and arrays
+    and objects of these; anything else (a number with a fraction or an
+    exponent, which JSON parsers read as a float) raises :class:`ValueError`.
+    Object members are sorted by the UTF-16 code units of their names.
+    """
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise ValueError("an integer beyond I-JSON's range")
+        return str(value)
+    if isinstance(value, str):
+        return jcs_string(value)
+    if isinstance(value, list):
+        return "[" + ",".join(jcs(item) for item in value) + "]"
+    if isinstance(value, dict):
+        names = sorted(value, key=utf16_code_units)
+        return "{" + ",".join(f"{jcs_string(n)}:{jcs(value[n])}" for n in names) + "}"
+    raise ValueError(f"not a pseudonym value: {type(value).__name__}")
 
 
 def trace(vector: Mapping[str, Any]) -> dict[str, Any]:
@@ -191,7 +246,7 @@ def trace(vector: Mapping[str, Any]) -> dict[str, Any]:
     ikm = bytes.fromhex(vector["secret"])
     if vector["kind"] == "pseudonym":
         key = hkdf_sha256(ikm, PSEUDONYM_INFO)
-        text = canonical_json(vector["value"])
+        text = jcs(vector["value"])
         message = frame(
             vector["issuer"].encode("utf-8"),
             vector["recipient"].encode("utf-8"),
@@ -237,8 +292,12 @@ PSEUDONYM_RULE: Final = (
     " Rule (PrivacySecret.pseudonym): key = HKDF-SHA256 (RFC 5869, no salt, info "
     "'safeshare/v1/pseudonym', 32 bytes) of the secret; pseudonym = 'pn_' and the unpadded "
     "base64url (RFC 4648 section 5) of the first 16 bytes of HMAC-SHA256 (RFC 2104) over the "
-    "frame of issuer, recipient, case_ref and the canonical JSON of the value, each part "
-    "preceded by its length in bytes (4 bytes, big-endian)."
+    "frame of issuer, recipient, case_ref and the canonical JSON (RFC 8785: no white space, "
+    "object members sorted by the UTF-16 code units of their names) of the value, each part "
+    "preceded by its length in bytes (4 bytes, big-endian). The value is text, true, false, "
+    "null, an integer within +/-(2**53 - 1) (RFC 7493 section 2.2) written without a fraction "
+    "or exponent, or an array or object of these; any other value (a number with a fraction "
+    "or exponent, 1.0 included) is refused (code usage)."
 )
 BLIND_RULE: Final = (
     " Token (PrivacySecret.blind_token): unpadded base64url of HMAC-SHA256 (RFC 2104) under "
@@ -251,15 +310,18 @@ BLIND_INVALID_RULE: Final = (
 )
 GENERALIZATION_RULES: Final = {
     "date_precision": (
-        " Rule DatePrecision: an RFC 3339 full-date or date-time becomes 'YYYY' (year), "
-        "'YYYY-MM' (month) or, for a date-time only, 'YYYY-MM-DD' (day); a date-time with an "
-        "offset is converted to UTC first, one without an offset is taken as it is."
+        " Rule DatePrecision: an RFC 3339 (section 5.6) full-date or date-time ('T' and 'Z' "
+        "in either case, any fractional seconds, second 60 read as 59), or a date-time "
+        "without an offset, years 0001-9999, becomes 'YYYY' (year), 'YYYY-MM' (month) or, for "
+        "a date-time only, 'YYYY-MM-DD' (day); a date-time with an offset is converted to UTC "
+        "first (outside the years 0001-9999 in UTC it is malformed), one without an offset is "
+        "taken as it is. Anything else is malformed."
     ),
     "ip_prefix": (
         " Rule IpPrefix: the CIDR text (RFC 4632; IPv6 in the RFC 5952 form) of the network "
         "of prefix length ipv4 (0-31, default 24) or ipv6 (0-127, default 48) that contains the "
-        "address; an IPv4-mapped IPv6 address is taken as its IPv4 address and a zone index is "
-        "dropped."
+        "address; an IPv4-mapped IPv6 address is taken as its IPv4 address, and an IPv6 zone "
+        "index ('%' and 1 or more of A-Z a-z 0-9 - . _ ~) is dropped."
     ),
     "grid": (
         " Rule Grid: latitude and longitude each rounded to 'decimals' (0-4, default 1) decimal "
@@ -275,7 +337,10 @@ GENERALIZATION_RULES: Final = {
         " Rule NumberBucket: without a width the order of magnitude of the integer part "
         "(truncated toward zero), with width w the bucket [k*w, (k+1)*w) that contains the "
         "number; integers as inclusive ranges ('1000-1499', '-500 to -1', '-(100-999)'), "
-        "fractional numbers as half-open ones ('1000 to <1500')."
+        "fractional numbers as half-open ones ('1000 to <1500'). Text must match "
+        "-?[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)? (ASCII) and is an integer only without a "
+        "fraction and an exponent; a magnitude above the largest finite binary64 number is "
+        "malformed."
     ),
 }
 
@@ -432,13 +497,6 @@ PSEUDONYM_CASES: Final[tuple[Case, ...]] = (
         "-(2**53 - 1), the smallest integer of the I-JSON range.",
         -9007199254740991,
     ),
-    pseudonym(
-        "number-fraction",
-        "A binary64 number with a fraction, 0.1: the shortest decimal that reads back as the "
-        "same binary64 (0.1).",
-        0.1,
-    ),
-    pseudonym("number-negative-fraction", "-12.5, a negative number with a fraction.", -12.5),
     pseudonym("true", "The literal true.", True),
     pseudonym("false", "The literal false.", False),
     pseudonym(
@@ -451,13 +509,14 @@ PSEUDONYM_CASES: Final[tuple[Case, ...]] = (
     pseudonym(
         "array-mixed",
         "An array of values of every type, nested: order is kept, no whitespace.",
-        [1, "a", None, True, False, [2, []], {"k": "v"}, -0.5],
+        [1, "a", None, True, False, [2, []], {"k": "v"}, -5],
     ),
     pseudonym("object-empty", "The empty object {}.", {}),
     pseudonym(
         "object-nested",
-        "A nested object with members in code-point order of their names (the order every "
-        "object of these files has): compact, members separated by ',' and names by ':'.",
+        "A nested object: compact, members separated by ',' and names by ':', sorted by the "
+        "UTF-16 code units of their names at every level (RFC 8785 section 3.2.3; in whatever "
+        "order a parser or the sender holds them, the pseudonym is the same).",
         {
             "account": {"bank": "Example Bank", "iban": "XK05 1212 0123 4567 8906"},
             "holder": "Jane Doe",
@@ -467,9 +526,32 @@ PSEUDONYM_CASES: Final[tuple[Case, ...]] = (
     ),
     pseudonym(
         "object-non-ascii-names",
-        "Member names with non-ASCII characters, in code-point order ('name' < 'nom' < "
-        "'ñame' < 'имя'), written as UTF-8.",
+        "Member names with non-ASCII characters, sorted by their UTF-16 code units ('name' < "
+        "'nom' < 'ñame' < 'имя'), written as UTF-8.",
         {"name": "Jane", "nom": "Jeanne", "ñame": "Juana", "имя": "Яна"},
+    ),
+    pseudonym(
+        "object-utf16-member-order",
+        "The example of RFC 8785 section 3.2.3: members sorted by the UTF-16 code units of "
+        "their names, so U+1F600 (the surrogate pair D83D DE00) comes before U+FB33, although "
+        "its code point is larger: \\r, 1, U+0080, U+00F6, U+20AC, U+1F600, U+FB33 (see "
+        "trace.value_json). Sorting by code point or by UTF-8 bytes gives another pseudonym.",
+        {
+            "\u20ac": "Euro Sign",
+            "\r": "Carriage Return",
+            "\ufb33": "Hebrew Letter Dalet With Dagesh",
+            "1": "One",
+            "\U0001f600": "Emoji: Grinning Face",
+            "\u0080": "Control",
+            "\u00f6": "Latin Small Letter O With Diaeresis",
+        },
+    ),
+    pseudonym(
+        "object-astral-before-private-use",
+        "A member name outside the Basic Multilingual Plane (U+1D518, the surrogate pair "
+        "D835 DD18) sorts before one at U+E000 (private use) by UTF-16 code units, although "
+        "it comes after it by code point: the canonical JSON lists U+1D518 first.",
+        {"\ue000": 2, "\U0001d518": 1},
     ),
     # -- domain separation -------------------------------------------------------------------
     pseudonym(
@@ -517,6 +599,45 @@ PSEUDONYM_CASES: Final[tuple[Case, ...]] = (
         case_ref="Fall/2026/Ä-7",
     ),
     # -- invalid -----------------------------------------------------------------------------
+    pseudonym(
+        "invalid-number-fraction",
+        "A number with a fraction, 0.1: identifiers are text or integers, and binary64 "
+        "numbers have no one canonical text across implementations; refused (code usage), "
+        "never written as text. Give such a value as a JSON string.",
+        0.1,
+        error=USAGE,
+    ),
+    pseudonym(
+        "invalid-number-negative-fraction",
+        "-12.5, a negative number with a fraction (code usage).",
+        -12.5,
+        error=USAGE,
+    ),
+    pseudonym(
+        "invalid-number-integral-fraction",
+        "42.0: written with a fraction, so not an integer even though its value is whole "
+        "(code usage); compare pseudonym-number-42.",
+        42.0,
+        error=USAGE,
+    ),
+    pseudonym(
+        "invalid-number-exponent",
+        "1e300, a number with an exponent (code usage).",
+        1e300,
+        error=USAGE,
+    ),
+    pseudonym(
+        "invalid-number-in-array",
+        "An array holding a number with a fraction (code usage): the whole value is refused.",
+        ["+99 555 0100", 1.5],
+        error=USAGE,
+    ),
+    pseudonym(
+        "invalid-number-in-object",
+        "An object member whose value has a fraction (code usage).",
+        {"msisdn": "+99 555 0100", "weight": 0.5},
+        error=USAGE,
+    ),
     pseudonym(
         "invalid-empty-issuer",
         "The issuer is the empty string: issuer, recipient and case_ref must be non-empty "
@@ -667,8 +788,8 @@ BLIND_INDEX_CASES: Final[tuple[Case, ...]] = (
     blind(
         "email-lowercase",
         "An e-mail address already in normal form. Normalization (email): NFKC, white space "
-        "trimmed, lower-cased (full Unicode lowercase mapping, not case folding); one '@' with "
-        "text on both sides; no white space inside.",
+        "trimmed, lower-cased (full Unicode lowercase mapping, not case folding); exactly one "
+        "'@', with text on both sides; no white space inside.",
         "email",
         "jane.doe@example.org",
         "jane.doe@example.org",
@@ -744,6 +865,13 @@ BLIND_INDEX_CASES: Final[tuple[Case, ...]] = (
     blind("email-no-at", "No '@'.", "email", "jane.doe.example.org"),
     blind("email-empty-local-part", "Nothing before the '@'.", "email", "@example.org"),
     blind("email-empty-domain", "Nothing after the '@'.", "email", "jane.doe@"),
+    blind(
+        "email-two-at",
+        "Two '@': an address has exactly one (a quoted local part with '@' is not supported).",
+        "email",
+        "jane@doe@example.org",
+    ),
+    blind("email-at-only", "Only '@'.", "email", "@"),
     # -- passport ----------------------------------------------------------------------------
     blind(
         "passport-plain",
@@ -947,7 +1075,8 @@ BLIND_INDEX_CASES: Final[tuple[Case, ...]] = (
         "An IPv4 address. Normalization (ip): trimmed, then the canonical text: dotted "
         "decimal for IPv4, RFC 5952 for IPv6 (lower case, leading zeros dropped, the longest "
         "run of two or more zero fields compressed, the first of equal runs); an IPv4-mapped "
-        "IPv6 address as its IPv4 address.",
+        "IPv6 address as its IPv4 address; an IPv6 zone index ('%' and 1 or more of A-Z a-z "
+        "0-9 - . _ ~) dropped.",
         "ip",
         "203.0.113.7",
         "203.0.113.7",
@@ -1011,7 +1140,41 @@ BLIND_INDEX_CASES: Final[tuple[Case, ...]] = (
         "2001:db8:0:0:1:0:0:1",
         "2001:db8::1:0:0:1",
     ),
+    blind(
+        "ip-v6-link-local",
+        "A link-local IPv6 address without a zone index.",
+        "ip",
+        "fe80::1",
+        "fe80::1",
+    ),
+    blind(
+        "ip-v6-zone",
+        "The address of blind-index-ip-v6-link-local with the zone index %eth0 (RFC 4007 "
+        "section 11): the zone is dropped, the same token.",
+        "ip",
+        "fe80::1%eth0",
+        "fe80::1",
+    ),
+    blind(
+        "ip-v6-zone-numeric-expanded",
+        "Upper case, leading zeros and a numeric zone index (%3): the same token as "
+        "blind-index-ip-v6-link-local.",
+        "ip",
+        "FE80:0:0:0:0:0:0:0001%3",
+        "fe80::1",
+    ),
+    blind(
+        "ip-v4-mapped-zone",
+        "An IPv4-mapped IPv6 address with a zone index: the zone is dropped, then the IPv4 "
+        "address; the same token as blind-index-ip-v4.",
+        "ip",
+        "::ffff:203.0.113.7%eth0",
+        "203.0.113.7",
+    ),
     blind("ip-v4-leading-zeros", "Leading zeros in an IPv4 octet (ambiguous: octal?) are refused.", "ip", "203.000.113.007"),
+    blind("ip-v4-zone", "A zone index belongs to an IPv6 address, not to an IPv4 one.", "ip", "203.0.113.7%eth0"),
+    blind("ip-v6-empty-zone", "'%' without a zone index.", "ip", "fe80::1%"),
+    blind("ip-v6-zone-space", "A space in the zone index (only A-Z a-z 0-9 - . _ ~).", "ip", "fe80::1%eth 0"),
     blind("ip-v4-octet-256", "An octet above 255.", "ip", "256.0.113.7"),
     blind("ip-cidr", "A network, not an address.", "ip", "203.0.113.0/24"),
     blind("ip-host-name", "A host name, not an address.", "ip", "www.example.org"),
@@ -1114,6 +1277,74 @@ GENERALIZE_CASES: Final[tuple[Case, ...]] = (
         "1984-07-15T23:30:00",
         "1984-07-15",
     ),
+    gen(
+        "datetime-day-lower-case-t-z",
+        "'t' and 'z' in lower case (RFC 3339 section 5.6, NOTE).",
+        DATE_DAY,
+        "1984-07-15t10:30:00z",
+        "1984-07-15",
+    ),
+    gen(
+        "datetime-year-leap-second",
+        "A leap second (second 60) is a valid RFC 3339 time.",
+        DATE_YEAR,
+        "1990-12-31T23:59:60Z",
+        "1990",
+    ),
+    gen(
+        "datetime-day-leap-second-offset",
+        "The leap second example of RFC 3339 section 5.8: 15:59:60 at -08:00 is 23:59:60 UTC, "
+        "read as 23:59:59: still 31 December.",
+        DATE_DAY,
+        "1990-12-31T15:59:60-08:00",
+        "1990-12-31",
+    ),
+    gen(
+        "datetime-day-unknown-local-offset",
+        "The offset -00:00 (RFC 3339 section 4.3: UTC, local offset unknown) is UTC.",
+        DATE_DAY,
+        "1984-07-15T23:30:00-00:00",
+        "1984-07-15",
+    ),
+    gen(
+        "datetime-month-no-offset-fraction",
+        "No offset and a fraction of a second: taken as it is.",
+        DATE_MONTH,
+        "1984-07-31T23:59:59.5",
+        "1984-07",
+    ),
+    gen(
+        "datetime-year-end-of-calendar",
+        "The last second of year 9999 in UTC.",
+        DATE_YEAR,
+        "9999-12-31T23:59:59Z",
+        "9999",
+    ),
+    gen_error(
+        "datetime-after-year-9999-in-utc",
+        "23:30 on 31 December 9999 at -01:00 is in year 10000 in UTC: malformed.",
+        DATE_YEAR,
+        "9999-12-31T23:30:00-01:00",
+        MALFORMED,
+    ),
+    gen_error(
+        "datetime-before-year-1-in-utc",
+        "00:30 on 1 January 0001 at +01:00 is in year 0 in UTC: malformed.",
+        DATE_YEAR,
+        "0001-01-01T00:30:00+01:00",
+        MALFORMED,
+    ),
+    gen_error("date-year-0", "Year 0000 (years 0001-9999 only).", DATE_YEAR, "0000-01-01", MALFORMED),
+    gen_error("date-space-separator", "A space instead of 'T' (RFC 3339 section 5.6 has only 'T').", DATE_DAY, "1984-07-15 10:30:00Z", MALFORMED),
+    gen_error("date-no-seconds", "A time without seconds.", DATE_DAY, "1984-07-15T10:30Z", MALFORMED),
+    gen_error("date-empty-fraction", "A '.' without fraction digits.", DATE_DAY, "1984-07-15T10:30:00.Z", MALFORMED),
+    gen_error("date-offset-without-colon", "The offset +0200 (ISO 8601 basic, not RFC 3339).", DATE_DAY, "1984-07-15T10:30:00+0200", MALFORMED),
+    gen_error("date-offset-hour-24", "The offset +24:00.", DATE_DAY, "1984-07-15T10:30:00+24:00", MALFORMED),
+    gen_error("date-second-61", "Second 61.", DATE_DAY, "1984-07-15T23:59:61Z", MALFORMED),
+    gen_error("date-basic-format", "ISO 8601 basic format YYYYMMDD.", DATE_YEAR, "19840715", MALFORMED),
+    gen_error("date-week-date", "An ISO 8601 week date.", DATE_YEAR, "1984-W28-7", MALFORMED),
+    gen_error("date-fullwidth-digits", "Fullwidth digits (U+FF10-FF19): ASCII digits only.", DATE_YEAR, "\uff11\uff19\uff18\uff14-07-15", MALFORMED),
+    gen_error("date-trailing-newline", "A line feed after the date.", DATE_YEAR, "1984-07-15\n", MALFORMED),
     gen_error(
         "date-day-of-full-date",
         "A full-date cannot be generalized to its day (that would be the whole date): "
@@ -1177,6 +1408,8 @@ GENERALIZE_CASES: Final[tuple[Case, ...]] = (
     gen_error("ip-cidr", "A network, not an address.", IP_DEFAULT, "203.0.113.0/24", MALFORMED),
     gen_error("ip-number", "An address must be text, not the number 3405803853.", IP_DEFAULT, 3405803853, MALFORMED),
     gen_error("ip-surrounding-space", "Surrounding spaces are not trimmed here.", IP_DEFAULT, " 203.0.113.77", MALFORMED),
+    gen_error("ip-v4-zone", "A zone index belongs to an IPv6 address only.", IP_DEFAULT, "203.0.113.77%eth0", MALFORMED),
+    gen_error("ip-v6-empty-zone", "'%' without a zone index.", IP_DEFAULT, "fe80::1%", MALFORMED),
     # -- grid --------------------------------------------------------------------------------
     gen("grid-1-decimal", "Coordinates to 0.1 degree.", GRID_1, [48.2082, 16.3738], [48.2, 16.4]),
     gen("grid-default-decimals", "Without 'decimals': 1.", {"type": "grid"}, [48.2082, 16.3738], [48.2, 16.4]),
@@ -1392,7 +1625,30 @@ GENERALIZE_CASES: Final[tuple[Case, ...]] = (
         "1234.50",
         "1000 to <10000",
     ),
-    gen("magnitude-integer-text", "An integer as text (no '.'): an integer.", MAGNITUDE, "1234", "1000-9999"),
+    gen("magnitude-integer-text", "An integer as text (no '.' and no exponent): an integer.", MAGNITUDE, "1234", "1000-9999"),
+    gen("magnitude-leading-zeros-text", "Leading zeros are allowed in text: '007' is 7.", MAGNITUDE, "007", "0-9"),
+    gen(
+        "magnitude-exponent-text",
+        "'1.5e3' (1500) as text: with an exponent, a fractional number.",
+        MAGNITUDE,
+        "1.5e3",
+        "1000 to <10000",
+    ),
+    gen(
+        "bucket-exponent-text",
+        "'1E3' is 1000, but written with an exponent it is a fractional number (as a JSON "
+        "parser reads 1E3 as a float): the half-open range.",
+        BUCKET,
+        "1E3",
+        "1000 to <1500",
+    ),
+    gen(
+        "bucket-tiny-negative-text",
+        "'-1e-400' is below zero (though no binary64 holds it): in [-500, 0).",
+        BUCKET,
+        "-1e-400",
+        "-500 to <0",
+    ),
     gen("magnitude-default-width", "Without 'width': the order of magnitude.", {"type": "number_bucket"}, 42, "10-99"),
     gen("bucket-bottom", "0 is in the bucket 0-499.", BUCKET, 0, "0-499"),
     gen("bucket-top-edge", "1499, the top of the bucket 1000-1499.", BUCKET, 1499, "1000-1499"),
@@ -1407,6 +1663,28 @@ GENERALIZE_CASES: Final[tuple[Case, ...]] = (
     gen("bucket-width-2", "Width 2, the smallest: 7 is in 6-7.", {"type": "number_bucket", "width": 2}, 7, "6-7"),
     gen_error("number-boolean", "true is not a number.", BUCKET, True, MALFORMED),
     gen_error("number-text", "Text that is not a number.", BUCKET, "about 1500", MALFORMED),
+    gen_error("number-plus-sign", "A leading '+' is not in the grammar.", BUCKET, "+1500", MALFORMED),
+    gen_error("number-surrounding-space", "Spaces are not trimmed.", BUCKET, " 1500 ", MALFORMED),
+    gen_error("number-underscore", "'_' between digits (as Python allows) is not in the grammar.", BUCKET, "1_500", MALFORMED),
+    gen_error("number-arabic-indic-digits", "Arabic-Indic digits (U+0660-0669): ASCII digits only.", BUCKET, "\u0661\u0665\u0660\u0660", MALFORMED),
+    gen_error("number-fullwidth-digits", "Fullwidth digits: ASCII digits only.", BUCKET, "\uff11\uff15\uff10\uff10", MALFORMED),
+    gen_error("number-trailing-dot", "A '.' without fraction digits.", BUCKET, "1500.", MALFORMED),
+    gen_error("number-leading-dot", "A fraction without integer digits.", BUCKET, ".5", MALFORMED),
+    gen_error("number-hexadecimal", "Hexadecimal.", BUCKET, "0x5dc", MALFORMED),
+    gen_error(
+        "number-above-binary64",
+        "'1e309' is larger than the largest finite binary64 number (about 1.8e308).",
+        MAGNITUDE,
+        "1e309",
+        MALFORMED,
+    ),
+    gen_error(
+        "number-huge-exponent",
+        "An exponent of 10**18: far beyond binary64; refused without computing the number.",
+        MAGNITUDE,
+        "1e1000000000000000000",
+        MALFORMED,
+    ),
     gen_error("number-nan-text", "\"NaN\" is not a finite number.", MAGNITUDE, "NaN", MALFORMED),
     gen_error("number-infinity-text", "\"Infinity\" is not a finite number.", MAGNITUDE, "Infinity", MALFORMED),
     gen_error("number-null", "null is not a number.", MAGNITUDE, None, MALFORMED),
@@ -1465,8 +1743,8 @@ def check_valid(case: Case, vector: dict[str, Any]) -> None:
     expected = vector["expected"]
     mac = bytes.fromhex(vector["trace"]["hmac"]) if "trace" in vector else b""
     if case.kind == "pseudonym":
-        if strictjson.dumps(vector["value"]).decode("utf-8") != vector["trace"]["value_json"]:
-            raise SystemExit(f"{case.id}: the canonical JSON is not what json.dumps writes")
+        if canonical_json(vector["value"]).decode("utf-8") != vector["trace"]["value_json"]:
+            raise SystemExit(f"{case.id}: the library's canonical JSON is not RFC 8785's")
         if expected["pseudonym"] != "pn_" + b64u(mac[:16]):
             raise SystemExit(f"{case.id}: the pseudonym differs from the trace")
         return

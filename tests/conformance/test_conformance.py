@@ -346,7 +346,7 @@ def test_builtin_adapter_passes_the_privacy_vectors(tmp_path: Path) -> None:
 
 
 #: An adapter that computes pseudonyms from the written rule with the standard library
-#: alone (HKDF, HMAC, compact JSON), and answers every other op with the built-in adapter.
+#: alone (HKDF, HMAC, RFC 8785 JSON), and answers every other op with the built-in adapter.
 #: With FORGET_CASE it leaves the case out of the pseudonym's domain.
 _RULE_ADAPTER: Final = """
 import base64, hashlib, hmac
@@ -361,6 +361,16 @@ def text(value):
         raise ValueError("not a non-empty string")
     return value.encode("utf-8")
 
+def jcs(v):
+    if isinstance(v, float) or (not isinstance(v, bool) and isinstance(v, int) and abs(v) >= 2**53):
+        raise ValueError("not text, an I-JSON integer, true, false, null, an array or an object")
+    if isinstance(v, dict):
+        names = sorted(v, key=lambda name: name.encode("utf-16-be"))
+        return "{" + ",".join(jcs(name) + ":" + jcs(v[name]) for name in names) + "}"
+    if isinstance(v, list):
+        return "[" + ",".join(jcs(item) for item in v) + "]"
+    return json.dumps(v, ensure_ascii=False)
+
 def pseudonymize(i):
     secret = bytes.fromhex(i["secret"])
     if len(secret) != 32:
@@ -368,8 +378,7 @@ def pseudonymize(i):
     parts = [text(i["issuer"]), text(i["recipient"])]
     if not FORGET_CASE:
         parts.append(text(i["case_ref"]))
-    value = json.dumps(i["value"], ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    parts.append(value.encode("utf-8"))
+    parts.append(jcs(i["value"]).encode("utf-8"))
     message = b"".join(len(p).to_bytes(4, "big") + p for p in parts)
     key = hkdf(secret, b"safeshare/v1/pseudonym")
     mac = hmac.new(key, message, hashlib.sha256).digest()[:16]

@@ -4,13 +4,13 @@
 :func:`~safeshare.privacy.blind_index.normalize` and the blind-index token;
 ``generalize-...``: a generalization of :mod:`safeshare.privacy.generalize`
 applied to one value. Each valid pseudonym and token is also recomputed
-from the written rule alone (HKDF, HMAC and JSON with the standard library),
-as another implementation would, and so is the vector's ``trace``. Further
-tests keep the files in step with their generator and check that the set
-covers what it claims: domain separation, several spellings per identifier
-kind, a valid and an invalid case per generalization. The ``xfail`` tests
-at the end are known bugs of the privacy code (strict: fixing one makes its
-test fail until the marker is removed).
+from the written rule alone (HKDF, HMAC and RFC 8785 canonical JSON with the
+standard library), as another implementation would, and so is the vector's
+``trace``. Further tests keep the files in step with their generator and
+check that the set covers what it claims: domain separation, several
+spellings per identifier kind, a valid and an invalid case per
+generalization. The tests at the end keep bugs found in the privacy code
+fixed.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from safeshare._internal import strictjson
 from safeshare.errors import MalformedInputError, UsageError
 from safeshare.privacy.blind_index import SUBJECT_KINDS
 from safeshare.privacy.generalize import DatePrecision
-from safeshare.privacy.secret import PrivacySecret
+from safeshare.privacy.secret import PrivacySecret, canonical_json
 
 VECTOR_DIR: Final = Path(__file__).resolve().parents[2] / "specs" / "vectors" / "privacy"
 VECTOR_FILES: Final = sorted(VECTOR_DIR.glob("*.json"))
@@ -80,14 +80,24 @@ def b64u(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def compact_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+def jcs(value: Any) -> str:
+    """RFC 8785 for the values a pseudonym takes (json.dumps escapes strings as section 3.2.2.2)."""
+    if isinstance(value, float):
+        raise ValueError("a number with a fraction or exponent")
+    if isinstance(value, dict):
+        names = sorted(value, key=lambda name: name.encode("utf-16-be"))  # UTF-16 code units
+        return "{" + ",".join(f"{jcs(name)}:{jcs(value[name])}" for name in names) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(jcs(item) for item in value) + "]"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53 - 1:
+        raise ValueError("an integer beyond I-JSON's range")
+    return json.dumps(value, ensure_ascii=False)
 
 
 def spec_pseudonym(vector: dict[str, Any]) -> str:
     key = hkdf_sha256(bytes.fromhex(vector["secret"]), b"safeshare/v1/pseudonym")
     message = framed(
-        vector["issuer"], vector["recipient"], vector["case_ref"], compact_json(vector["value"])
+        vector["issuer"], vector["recipient"], vector["case_ref"], jcs(vector["value"])
     )
     return "pn_" + b64u(hmac.new(key, message, hashlib.sha256).digest()[:16])
 
@@ -145,8 +155,8 @@ def test_pseudonyms_and_tokens_follow_the_written_rule(path: Path) -> None:
         assert expected["pseudonym"] == spec_pseudonym(vector)
         assert len(expected["pseudonym"]) == 3 + 22
         assert trace["hkdf_info"] == "safeshare/v1/pseudonym"
-        assert trace["value_json"] == compact_json(vector["value"])
-        assert trace["value_json"].encode("utf-8") == strictjson.dumps(vector["value"])
+        assert trace["value_json"] == jcs(vector["value"])
+        assert trace["value_json"].encode("utf-8") == canonical_json(vector["value"])
         parts = [vector["issuer"], vector["recipient"], vector["case_ref"], trace["value_json"]]
     else:
         token = spec_token(vector["secret"], vector["subject_kind"], expected["normalized"])
@@ -180,7 +190,7 @@ def test_pseudonyms_are_equal_exactly_within_one_domain_and_value() -> None:
             vector["issuer"],
             vector["recipient"],
             vector["case_ref"],
-            compact_json(vector["value"]),
+            jcs(vector["value"]),
         )
         by_input[key].add(vector["expected"]["pseudonym"])
     assert all(len(found) == 1 for found in by_input.values())
@@ -203,10 +213,44 @@ def test_pseudonyms_are_equal_exactly_within_one_domain_and_value() -> None:
 
 def test_pseudonym_values_of_every_json_type() -> None:
     values = [v["value"] for v in valid("pseudonym")]
-    for kind in (str, int, float, bool, list, dict, type(None)):
+    for kind in (str, int, bool, list, dict, type(None)):
         assert any(type(value) is kind for value in values), kind
     assert any(isinstance(v, str) and any(ord(c) > 0xFFFF for c in v) for v in values)
     assert any(isinstance(v, dict) and len(v) > 2 for v in values)
+    # numbers with a fraction or exponent are refused, at the top and nested
+    refused = [v for v in vectors("pseudonym") if v["expected"]["result"] == "invalid"]
+    floats = [v["value"] for v in refused if "float" in jcs_error(v["value"])]
+    assert any(isinstance(v, float) and v.is_integer() for v in floats)  # 42.0
+    assert any(isinstance(v, list) for v in floats)
+    assert any(isinstance(v, dict) for v in floats)
+    assert all(v["expected"]["error"] == UsageError.code for v in refused)
+
+
+def jcs_error(value: Any) -> str:
+    """Why :func:`jcs` refuses *value* ("float" for a number with a fraction), else ""."""
+    try:
+        jcs(value)
+    except ValueError as exc:
+        return "float" if "fraction" in str(exc) else str(exc)
+    return ""
+
+
+def test_member_order_by_utf16_code_units_differs_from_code_point_order() -> None:
+    """Some vector's canonical JSON sorts an astral name before a name at U+E000 or above."""
+
+    def differs(value: Any) -> bool:
+        return isinstance(value, dict) and sorted(value) != sorted(
+            value, key=lambda name: name.encode("utf-16-be")
+        )
+
+    found = [v for v in valid("pseudonym") if differs(v["value"])]
+    assert {v["id"] for v in found} >= {
+        "pseudonym-object-utf16-member-order",
+        "pseudonym-object-astral-before-private-use",
+    }
+    example = load(VECTOR_DIR / "pseudonym-object-utf16-member-order.json")
+    names = list(json.loads(example["trace"]["value_json"]))
+    assert names == ["\r", "1", "\u0080", "\u00f6", "\u20ac", "\U0001f600", "\ufb33"]
 
 
 def test_every_subject_kind_has_spellings_of_one_token_and_invalid_values() -> None:
@@ -262,49 +306,35 @@ def test_grid_outputs_never_hold_a_negative_zero() -> None:
     assert all(str(x) == "0.0" for x in zeros)
 
 
-# -- known bugs -----------------------------------------------------------------------------
+# -- fixed bugs -----------------------------------------------------------------------------
 
 SECRET: Final = PrivacySecret(bytes.fromhex(gen.SECRET))
 
 
-@pytest.mark.xfail(
-    reason="bug: strictjson.dumps writes NaN and +-Infinity as null, so pseudonym(NaN) == "
-    "pseudonym(None) instead of a UsageError",
-    strict=True,
-)
-@pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
-def test_non_finite_numbers_are_not_pseudonymized(number: float) -> None:
-    with pytest.raises(UsageError):
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf"), 1.0, 0.5])
+def test_floats_are_not_pseudonymized(number: float) -> None:
+    """Once: strictjson.dumps wrote NaN and +-Infinity as null, so pseudonym(NaN) == pseudonym(None)."""
+    with pytest.raises(UsageError, match="identifiers are text or integers") as info:
         SECRET.pseudonym(number, **DOMAIN)
+    assert repr(number) not in info.value.message
 
 
-@pytest.mark.xfail(
-    reason="bug: the 'canonical JSON' keeps the members' insertion order, so one object "
-    "gets two pseudonyms",
-    strict=True,
-)
 def test_member_order_does_not_change_a_pseudonym() -> None:
+    """Once: the 'canonical JSON' kept the members' insertion order."""
     assert SECRET.pseudonym({"a": 1, "b": 2}, **DOMAIN) == SECRET.pseudonym(
         {"b": 2, "a": 1}, **DOMAIN
     )
 
 
-@pytest.mark.xfail(
-    reason="bug: msgspec encodes bytes as base64 text, so pseudonym(b'x') == pseudonym('eA==')",
-    strict=True,
-)
 def test_bytes_are_not_pseudonymized() -> None:
-    with pytest.raises(UsageError):
+    """Once: msgspec encoded bytes as base64 text, so pseudonym(b'x') == pseudonym('eA==')."""
+    with pytest.raises(UsageError, match="bytes cannot be pseudonymized"):
         SECRET.pseudonym(b"x", **DOMAIN)
 
 
-@pytest.mark.xfail(
-    reason="bug: DatePrecision converts to UTC with astimezone(), which raises OverflowError "
-    "past year 9999 or before year 1 instead of MalformedInputError",
-    raises=OverflowError,
-    strict=True,
-)
 @pytest.mark.parametrize("moment", ["9999-12-31T23:30:00-01:00", "0001-01-01T00:30:00+01:00"])
 def test_date_time_at_the_end_of_the_calendar_is_malformed(moment: str) -> None:
-    with pytest.raises(MalformedInputError):
+    """Once: astimezone() raised OverflowError past year 9999 or before year 1."""
+    with pytest.raises(MalformedInputError, match="outside the years 0001-9999") as info:
         DatePrecision("year").apply(moment)
+    assert moment not in info.value.message

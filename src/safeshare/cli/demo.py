@@ -1140,6 +1140,7 @@ def _subject_lookup(ctx: DemoContext) -> None:
                 recorder=AuditLogRecorder(xa_log),
                 purpose=purpose,
                 reason="access request AR-2026-0031",
+                include_lookups=True,  # the refused search is shown to her as well
                 now=ctx.now,
             )
 

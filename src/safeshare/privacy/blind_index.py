@@ -22,8 +22,8 @@ So the log stores **blind-index tokens** instead (``AuditEntry.subjects``):
                without ``+``: it is another identifier for the index, found
                only by the same national form. Write numbers in
                international format wherever the country is known.
-  ``email``    trimmed, lower-cased (NFKC first); one ``@`` with text on
-               both sides.
+  ``email``    trimmed, lower-cased (NFKC first); exactly one ``@``, with
+               text on both sides, and no white space.
   ``passport`` NFKC, upper-cased, letters and digits only (spaces and
                ``-``, ``/``, ``.`` dropped); 1-64 characters.
   ``iban``     NFKC, upper-cased, spaces and ``-`` dropped; two letters,
@@ -34,7 +34,9 @@ So the log stores **blind-index tokens** instead (``AuditEntry.subjects``):
                the last space): the name NFKC-normalized, case-folded,
                whitespace collapsed; the date an ISO 8601 calendar date.
   ``ip``       :mod:`ipaddress` canonical text (IPv6 compressed and lower
-               case; an IPv4-mapped IPv6 address as its IPv4 address).
+               case; an IPv4-mapped IPv6 address as its IPv4 address); an
+               IPv6 zone index (``fe80::1%eth0``) is dropped, as
+               :func:`~safeshare.privacy.generalize.parse_ip_address` reads it.
   ============ ============================================================
 
   An unknown kind raises :class:`~safeshare.errors.UsageError`.
@@ -62,7 +64,9 @@ data-protection officer answering an access or rectification request: it
 requires an actor and the purpose ``data_protection_compliance``, records
 itself (action ``subject_lookup``, with the token as its subject) *before* it
 reads anything, and returns the ``(index, entry)`` pairs of the audit entries
-that concern the subject.
+that concern the subject. Earlier lookups of the same subject carry its token
+too; they record the officer's work, not a use of the subject's data, and are
+left out unless asked for (``include_lookups=True``).
 """
 
 from __future__ import annotations
@@ -80,6 +84,7 @@ from safeshare.audit.entry import MAX_ACTOR_LENGTH, MAX_REASON_LENGTH, MAX_SUBJE
 from safeshare.audit.log import AuditLog
 from safeshare.audit.recorder import AccessRecorder
 from safeshare.errors import PolicyError, SafeShareError, UsageError
+from safeshare.privacy.generalize import parse_ip_address
 from safeshare.privacy.secret import PrivacySecret
 
 __all__ = [
@@ -93,6 +98,8 @@ __all__ = [
 
 #: The only purpose a data-subject lookup may be made for.
 LOOKUP_PURPOSE: Final = "data_protection_compliance"
+#: The audit action of a data-subject lookup (allowed or refused).
+_LOOKUP_ACTION: Final = "subject_lookup"
 
 _AGENCY: Final = re.compile(r"[A-Z]{2}(?:-[A-Z0-9]{1,24}){1,4}")
 _CODE: Final = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
@@ -125,9 +132,11 @@ def _phone(value: str) -> str:
 
 def _email(value: str) -> str:
     text = unicodedata.normalize("NFKC", value).strip().lower()
-    local, at, domain = text.rpartition("@")
-    if not at or not local or not domain or any(ch.isspace() for ch in text):
-        raise UsageError("an e-mail address has text on both sides of one '@' and no spaces")
+    local, at, domain = text.partition("@")
+    if not at or not local or not domain or "@" in domain or any(ch.isspace() for ch in text):
+        raise UsageError(
+            "an e-mail address has exactly one '@', with text on both sides, and no spaces"
+        )
     return text
 
 
@@ -168,9 +177,11 @@ def _name_dob(value: str) -> str:
 
 def _ip(value: str) -> str:
     try:
-        address = ipaddress.ip_address(value.strip())
+        address = parse_ip_address(value.strip())  # without a zone index
     except ValueError:
-        raise UsageError("not an IPv4 or IPv6 address") from None
+        raise UsageError(
+            "not an IPv4 or IPv6 address (an IPv6 address may end in %zone, which is dropped)"
+        ) from None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return str(address.ipv4_mapped)
     return str(address)
@@ -268,6 +279,7 @@ class SubjectIndex:
         agency: str | None = None,
         reason: str | None = None,
         scan: bool = False,
+        include_lookups: bool = False,
         now: datetime | None = None,
     ) -> list[tuple[int, AuditEntry]]:
         """``(index, entry)`` of every entry of *log* that concerns the subject, oldest first.
@@ -288,6 +300,12 @@ class SubjectIndex:
         lookup started, so the lookup's own entry is not among them. With
         *scan*, every entry is read instead of using the index (slower; it
         does not depend on the index being intact).
+
+        Earlier lookups of the subject (action ``subject_lookup``, allowed or
+        refused) hold its token as well, but they are the officer's work,
+        not transfers or uses of the subject's data: they are left out of the
+        result unless *include_lookups* is true (e.g. to show who has looked
+        the subject up).
         """
         if not isinstance(log, AuditLog):
             raise UsageError("lookup() needs the agency's AuditLog")
@@ -298,6 +316,8 @@ class SubjectIndex:
         note = _check_reason(reason)
         if not isinstance(purpose, str):
             raise UsageError("purpose must be a purpose code")
+        if not isinstance(include_lookups, bool):
+            raise UsageError("include_lookups must be True or False")
         moment = resolve_now(now)
         token = subject_token(secret, kind, value)
         stop = log.size()
@@ -332,7 +352,10 @@ class SubjectIndex:
                 text=f"data-subject lookup ({kind}) of the entries below index {stop}" + note,
             )
         )
-        return log.subject_entries(token, stop=stop, scan=scan)
+        found = log.subject_entries(token, stop=stop, scan=scan)
+        if include_lookups:
+            return found
+        return [(index, entry) for index, entry in found if entry.action != _LOOKUP_ACTION]
 
 
 def _lookup_entry(
@@ -346,7 +369,7 @@ def _lookup_entry(
     text: str,
 ) -> AuditEntry:
     return AuditEntry(
-        action="subject_lookup",
+        action=_LOOKUP_ACTION,
         time=to_unix(now),
         actor=actor,
         agency=agency,

@@ -1,4 +1,4 @@
-"""Generalizations: coarser values that still serve the purpose (``specs/minimization.md`` section 5).
+"""Generalizations: coarser values that still serve the purpose (``specs/safeshare-v1.md`` section 12.5).
 
 A field whose action is ``generalize`` is disclosed as a coarser value in
 place of the original; the original never leaves the sender. Each
@@ -15,11 +15,14 @@ The generalizations:
 
 * :class:`DatePrecision` -- a date or date-time to its ``year`` (``"1984"``) or
   ``month`` (``"1984-07"``); a date-time also to its ``day`` (``"1984-07-15"``).
-  Aware date-times are converted to UTC first, naive ones are taken as they are.
+  Text is an RFC 3339 ``full-date`` or ``date-time`` (or a date-time without
+  an offset), see :data:`RFC3339`. Aware date-times are converted to UTC
+  first, naive ones are taken as they are.
 * :class:`IpPrefix` -- an IP address to the network that contains it, as CIDR
   text: IPv4 to ``/24`` and IPv6 to ``/48`` by default
   (``"203.0.113.0/24"``, ``"2001:db8:1::/48"``). An IPv4-mapped IPv6 address
-  is treated as the IPv4 address it maps.
+  is treated as the IPv4 address it maps, and an IPv6 zone index
+  (``%eth0``) is dropped (:func:`parse_ip_address`).
 * :class:`Grid` -- coordinates ``(latitude, longitude)`` rounded to a grid of
   *decimals* decimal degrees (1 decimal: about 11 km north-south).
 * :class:`NamedAreas` -- coordinates to the name of the first listed area
@@ -50,11 +53,12 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any, Final, Literal, TypeAlias, get_args
 
 from safeshare.errors import MalformedInputError, UsageError
@@ -62,6 +66,8 @@ from safeshare.errors import MalformedInputError, UsageError
 __all__ = [
     "DAY",
     "MONTH",
+    "NUMBER_TEXT",
+    "RFC3339",
     "VALUE_KINDS",
     "YEAR",
     "DatePrecision",
@@ -72,6 +78,7 @@ __all__ = [
     "NamedAreas",
     "NumberBucket",
     "ValueKind",
+    "parse_ip_address",
 ]
 
 ValueKind: TypeAlias = Literal[
@@ -128,8 +135,11 @@ class DatePrecision(Generalization):
     """A date or date-time cut to its year, month, or (date-times only) day.
 
     Output: ``"YYYY"``, ``"YYYY-MM"`` or ``"YYYY-MM-DD"`` (ISO 8601 reduced
-    precision). ISO 8601 text is accepted as well as :class:`date` and
-    :class:`datetime` objects.
+    precision). Text must match :data:`RFC3339` (an RFC 3339 ``full-date`` or
+    ``date-time``, or a date-time without an offset, taken as it is);
+    :class:`date` and :class:`datetime` objects are accepted too. A date-time
+    with an offset is converted to UTC first, its leap second ``60`` read as
+    ``59``; one that is outside the years 0001-9999 in UTC is malformed.
     """
 
     unit: DateUnit
@@ -154,8 +164,13 @@ class DatePrecision(Generalization):
 
     def apply(self, value: Any) -> str:
         moment = _as_date(value)
-        if isinstance(moment, datetime) and moment.tzinfo is not None:
-            moment = moment.astimezone(UTC)
+        if isinstance(moment, datetime) and moment.utcoffset() is not None:
+            try:
+                moment = moment.astimezone(UTC)
+            except (OverflowError, ValueError):
+                raise MalformedInputError(
+                    "the date-time is outside the years 0001-9999 once converted to UTC"
+                ) from None
         if self.unit == "year":
             return f"{moment.year:04d}"
         if self.unit == "month":
@@ -176,20 +191,51 @@ MONTH: Final = DatePrecision("month")
 DAY: Final = DatePrecision("day")
 
 
+#: The date and date-time text :class:`DatePrecision` takes: RFC 3339 section 5.6
+#: ``full-date`` or ``date-time`` (``T`` and ``Z`` in either case, any number of
+#: fractional-second digits, second ``60`` for a leap second), and a date-time
+#: without the offset. ASCII digits only; the ranges are checked after the match.
+RFC3339: Final = re.compile(
+    r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})"
+    r"(?:[Tt](?P<hour>[0-9]{2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})(?:\.[0-9]+)?"
+    r"(?:(?P<utc>[Zz])|(?P<sign>[+-])(?P<off_hour>[0-9]{2}):(?P<off_minute>[0-9]{2}))?)?"
+)
+
+
 def _as_date(value: Any) -> date:
     if isinstance(value, date):  # datetime is a subclass of date
         return value
-    if isinstance(value, str) and len(value) <= 64:
+    match = RFC3339.fullmatch(value) if isinstance(value, str) else None
+    if match is not None:
         try:
-            if "T" in value or " " in value or len(value) > 10:
-                return datetime.fromisoformat(value)
-            return date.fromisoformat(value)
-        except ValueError:
+            return _from_rfc3339(match)
+        except (ValueError, OverflowError):
             pass
     raise MalformedInputError(
-        "the value is not a date or date-time; give an ISO 8601 date (1984-07-15) or "
-        "date-time (1984-07-15T10:30:00Z)"
+        "the value is not a date or date-time; give an RFC 3339 date (1984-07-15) or "
+        "date-time (1984-07-15T10:30:00Z), years 0001-9999"
     )
+
+
+def _from_rfc3339(match: re.Match[str]) -> date:
+    """The date or date-time of an :data:`RFC3339` match; ValueError if a field is out of range."""
+    day = date(int(match["year"]), int(match["month"]), int(match["day"]))  # year 0: ValueError
+    if match["hour"] is None:
+        return day
+    hour, minute, second = int(match["hour"]), int(match["minute"]), int(match["second"])
+    if hour > 23 or minute > 59 or second > 60:
+        raise ValueError("time out of range")
+    zone = None
+    if match["utc"] is not None:
+        zone = UTC
+    elif match["sign"] is not None:
+        off_hour, off_minute = int(match["off_hour"]), int(match["off_minute"])
+        if off_hour > 23 or off_minute > 59:
+            raise ValueError("offset out of range")
+        offset = timedelta(hours=off_hour, minutes=off_minute)
+        zone = timezone(-offset if match["sign"] == "-" else offset)
+    # A leap second (60) is read as 59: the same year, month and day in every case.
+    return datetime(day.year, day.month, day.day, hour, minute, min(second, 59), tzinfo=zone)
 
 
 # -- IP addresses --------------------------------------------------------------------
@@ -235,12 +281,36 @@ class IpPrefix(Generalization):
         return str(ipaddress.IPv6Network((int(address), self.ipv6), strict=False))
 
 
+#: An IPv6 zone index (RFC 4007 section 11) after ``%``: the characters RFC 6874 allows
+#: unencoded in a URI's zone (RFC 3986 ``unreserved``).
+_ZONE: Final = re.compile(r"[A-Za-z0-9._~-]+")
+
+
+def parse_ip_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The address of *text* without its zone index; :class:`ValueError` if it is none.
+
+    *text* is an IPv4 address in dotted decimal (no leading zeros) or an IPv6
+    address in RFC 4291 section 2.2 text form; an IPv6 address may end in
+    ``%`` and a zone index of 1 or more of ``A-Z a-z 0-9 - . _ ~`` (RFC 4007
+    section 11, RFC 6874), which is dropped: ``fe80::1%eth0`` is ``fe80::1``.
+    No white space, no prefix length. Used by :class:`IpPrefix` and the blind
+    index (:mod:`safeshare.privacy.blind_index`), so both read one address alike.
+    """
+    address_text, percent, zone = text.partition("%")
+    if percent and _ZONE.fullmatch(zone) is None:
+        raise ValueError("not a zone index")
+    address = ipaddress.ip_address(address_text)
+    if percent and not isinstance(address, ipaddress.IPv6Address):
+        raise ValueError("a zone index belongs to an IPv6 address only")
+    return address
+
+
 def _as_ip(value: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
         return value
     if isinstance(value, str) and len(value) <= 100:
         try:
-            return ipaddress.ip_address(value.split("%", 1)[0])
+            return parse_ip_address(value)
         except ValueError:
             pass
     raise MalformedInputError(
@@ -383,11 +453,18 @@ class NumberBucket(Generalization):
     """A number to the range it falls in.
 
     Without *width*, by order of magnitude of its integer part: 0 to 9
-    ``"0-9"``, 1234.5 ``"1000-9999"``, -250 ``"-(100-999)"``. With *width*,
+    ``"0-9"``, 1234 ``"1000-9999"``, -250 ``"-(100-999)"``. With *width*,
     to buckets of that many units starting at multiples of it: width 500
     makes 1234 ``"1000-1499"``, -20 ``"-500 to -1"``. Integers are written
     as inclusive ranges; fractional values (float, Decimal) as half-open
-    ones (``"1000 to <1500"``), since 1499.5 is in the bucket too.
+    ones (``"1000 to <1500"``, 1234.5 ``"1000 to <10000"``), since 1499.5 is
+    in the bucket too.
+
+    A number is an ``int``, a finite ``float`` or ``Decimal``, or text that
+    matches :data:`NUMBER_TEXT` (ASCII only): an integer if it has neither a
+    fraction nor an exponent, else a fractional value. Its magnitude must not
+    exceed the largest finite binary64 number (about 1.8e308); anything else
+    is malformed.
     """
 
     width: int | None = None
@@ -418,10 +495,8 @@ class NumberBucket(Generalization):
             high = 10**digits
             text = _range(low, high, whole=whole)
             return f"-({text})" if number < 0 else text
-        if isinstance(number, int):
-            low = number // self.width * self.width
-        else:
-            low = math.floor(number / self.width) * self.width
+        # floor(x / w) == floor(x) // w for a whole w > 0: exact for every number.
+        low = math.floor(number) // self.width * self.width
         return _range(low, low + self.width, whole=whole)
 
 
@@ -432,17 +507,33 @@ def _range(low: int, end: int, *, whole: bool) -> str:
     return f"{low} to <{end}"
 
 
+#: A number as text: an optional ``-``, ASCII digits, an optional fraction and exponent
+#: (the JSON number grammar, RFC 8259 section 6, with leading zeros allowed and no ``+``).
+NUMBER_TEXT: Final = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_INTEGER_TEXT: Final = re.compile(r"-?[0-9]+")
+#: The largest magnitude accepted: the largest finite IEEE 754 binary64 number.
+_MAX_NUMBER: Final = Decimal(sys.float_info.max)
+_MAX_INTEGER: Final = int(sys.float_info.max)
+
+
 def _as_number(value: Any) -> int | float | Decimal:
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float | Decimal) and math.isfinite(value):
-        return value
-    if isinstance(value, str) and len(value) <= 64:
+        if abs(value) <= _MAX_INTEGER:
+            return value
+    elif isinstance(value, float):
+        if math.isfinite(value):
+            return value
+    elif isinstance(value, Decimal):
+        if value.is_finite() and value.copy_abs() <= _MAX_NUMBER:
+            return value
+    elif isinstance(value, str) and NUMBER_TEXT.fullmatch(value) is not None:
         try:
-            parsed = Decimal(value)
-        except InvalidOperation:
-            parsed = Decimal("NaN")
-        if parsed.is_finite():
-            integral = "." not in value and parsed == parsed.to_integral_value()
-            return int(parsed) if integral else parsed
-    raise MalformedInputError("the value is not a finite number; give digits such as 1234.56")
+            number = Decimal(value)
+        except ArithmeticError:  # an exponent beyond what Decimal holds
+            number = Decimal("Infinity")
+        if number.copy_abs() <= _MAX_NUMBER:
+            return int(number) if _INTEGER_TEXT.fullmatch(value) else number
+    raise MalformedInputError(
+        "the value is not a finite number; give a number or its digits such as 1234.56 "
+        "(ASCII, optionally with an exponent such as 1.5e3)"
+    )

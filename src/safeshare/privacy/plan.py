@@ -3,7 +3,7 @@
 :func:`plan_for` decides, for a record schema (:mod:`safeshare.privacy.schema`)
 and the purpose of an envelope, the action for every field (disclose,
 withhold, pseudonymize, generalize) and records the rule that decided it
-(``specs/minimization.md`` section 4). :meth:`DisclosurePlan.explain` shows
+(``specs/safeshare-v1.md`` section 12.4). :meth:`DisclosurePlan.explain` shows
 the plan to people, :meth:`DisclosurePlan.as_json` to scripts, and
 :meth:`DisclosurePlan.apply` turns one record into a :class:`Minimized`
 record ready to seal.
@@ -18,7 +18,7 @@ Contract for the sealer (``safeshare.envelope.seal``)
         v, issuer=sender.agency, recipient=recipient, case_ref=case_ref))
     payload, disclosures = minimized.conceal(randbytes=os.urandom)
     # payload is the concealed record: the `record` claim of the signed claims
-    # (specs/envelope.md section 4); send only `disclosures` with the JWT.
+    # (specs/safeshare-v1.md section 5.3); send only `disclosures` with the JWT.
 
 1. ``minimized.record`` holds the *whole* record as JSON values: disclosed
    values as they are, pseudonymized values replaced by pseudonyms,
@@ -438,7 +438,7 @@ class Minimized:
 def plan_for(
     schema: type[RecordSchema], purpose: str, *, vocabulary: Vocabulary | None = None
 ) -> DisclosurePlan:
-    """The disclosure plan of *schema* for *purpose* (rule order: ``specs/minimization.md`` 4).
+    """The disclosure plan of *schema* for *purpose* (rule order: ``specs/safeshare-v1.md`` 12.4).
 
     For every field: the rule listed for *purpose*, else the field's
     default; a ``generalize`` rule on free text becomes ``withhold``.

@@ -13,8 +13,11 @@ Pseudonyms
 <safeshare.privacy.secret.PrivacySecret.pseudonym>` is HMAC-SHA256 (RFC 2104)
 under a key derived from the agency's privacy secret with HKDF-SHA256 (RFC
 5869), over a length-prefixed encoding of the **domain** (issuer, recipient,
-case) and the canonical JSON of the value, truncated to 128 bits:
-``pn_`` and 22 base64url characters.
+case) and the canonical JSON of the value (RFC 8785; text, integers within
++/-(2**53 - 1), true, false, null, and arrays and objects of these: a float,
+a larger integer or bytes are refused), truncated to 128 bits: ``pn_`` and
+22 base64url characters. The vault keeps, and refuses, exactly the same
+values.
 
 * **Stable within a domain**: the same value sent by the same issuer to the
   same recipient in the same case always gets the same pseudonym, so the
@@ -100,7 +103,7 @@ from safeshare.errors import (
     UsageError,
     VerificationError,
 )
-from safeshare.privacy.secret import PSEUDONYM_PREFIX, PrivacySecret
+from safeshare.privacy.secret import PSEUDONYM_PREFIX, PrivacySecret, canonical_json
 from safeshare.purpose.enforce import SPECIALITY_RULE
 from safeshare.purpose.vocabulary import Vocabulary, load_default
 from safeshare.storage import Migration, Row, Schema, SQLParam, Store
@@ -288,8 +291,11 @@ class PseudonymVault:
         never recorded). *path* names the record member (e.g. the JSON
         Pointer ``/records/0/msisdn``; 1-256 characters, no control
         characters, no personal data); *purpose* is the envelope's purpose
-        code. *value* (any JSON value, at most :data:`MAX_VALUE_BYTES` as
-        canonical JSON) is stored only encrypted. Recording the same
+        code. *value* (what :meth:`PrivacySecret.pseudonym
+        <safeshare.privacy.secret.PrivacySecret.pseudonym>` accepts, at most
+        :data:`MAX_VALUE_BYTES` as canonical JSON, RFC 8785) is stored only
+        encrypted, as that canonical JSON; :meth:`resolve` returns it as
+        JSON values (a tuple comes back as a list). Recording the same
         pseudonym for the same envelope and path again changes nothing
         (returns False). The row is durable when this returns.
         """
@@ -472,7 +478,7 @@ class PseudonymVault:
                 PolicyError(
                     f"{purpose!r} is not a purpose in this agency's vocabulary, so a "
                     "re-identification cannot be allowed for it",
-                    hint="use a purpose code of the vocabulary (specs/purposes.md section 3)",
+                    hint="use a purpose code of the vocabulary (specs/safeshare-v1.md section 8.3)",
                 ),
                 f"unknown purpose code {purpose}",
             )
@@ -621,9 +627,15 @@ def _decrypt(secret: PrivacySecret, row: _Row) -> Any:
         raise VerificationError(
             f"the vault entry of pseudonym {entry.pseudonym} decrypts to no JSON value"
         ) from None
-    again = secret.pseudonym(
-        value, issuer=entry.issuer, recipient=entry.recipient, case_ref=entry.case_ref
-    )
+    try:
+        again = secret.pseudonym(
+            value, issuer=entry.issuer, recipient=entry.recipient, case_ref=entry.case_ref
+        )
+    except UsageError:  # e.g. a float: no pseudonym is ever made of one
+        raise VerificationError(
+            f"the vault entry of pseudonym {entry.pseudonym} holds a value that cannot have a "
+            "pseudonym"
+        ) from None
     if not hmac.compare_digest(again, entry.pseudonym):
         raise VerificationError(
             f"the vault entry of pseudonym {entry.pseudonym} holds a value of another pseudonym"
@@ -783,10 +795,8 @@ def _own_agency(recorder: object, agency: str | None) -> str:
 
 
 def _encode_value(value: Any) -> bytes:
-    try:
-        data = strictjson.dumps(value)
-    except (TypeError, ValueError) as exc:
-        raise UsageError(f"only JSON values can be pseudonymized: {exc}") from None
+    """The value as the vault stores it: its canonical JSON, the bytes its pseudonym keys."""
+    data = canonical_json(value)  # refuses what PrivacySecret.pseudonym refuses
     if len(data) > MAX_VALUE_BYTES:
         raise UsageError(
             f"the value is {len(data)} bytes as JSON; the vault keeps at most {MAX_VALUE_BYTES}"

@@ -17,7 +17,7 @@ identifies a data subject, and what each purpose does with it::
             category="subscriber", purposes={"locate_suspect": "generalize"}, generalize=YEAR,
         )] = None
 
-The four actions (``specs/minimization.md`` section 3):
+The four actions (``specs/safeshare-v1.md`` section 12.3):
 
 * ``disclose``: the value is disclosed as it is;
 * ``withhold``: the value stays an undisclosed SD-JWT digest (RFC 9901
@@ -48,7 +48,10 @@ it is first planned), every field must carry exactly one
 :class:`DataField`; actions must be one of the four; a generalization must
 fit the field's type, and ``generalize`` needs one (except on free text,
 which the plan withholds); a field with a special category may not have
-``disclose`` as its default; a subject kind must fit the field's type.
+``disclose`` as its default; a subject kind must fit the field's type; a
+field that can hold a float (``float``, coordinates, ``list[float]``...) may
+not be pseudonymized, since a pseudonym is made only of text and integers
+(:func:`safeshare.privacy.secret.canonical_json`).
 Purpose codes are checked against the vocabulary when a plan is made
 (:func:`safeshare.privacy.plan.plan_for`), since an agency may extend the
 vocabulary with purposes of its own.
@@ -416,6 +419,7 @@ def _walk(
             )
         field = SchemaField(path=path, owner=owner, spec=spec, kind=kind, many=many)
         _check_data_field(field)
+        _check_pseudonymizable(field, annotation)
         if spec.subject == "name_dob":
             name_dob.append(field)
         out.append(field)
@@ -634,6 +638,37 @@ def _generalization_hint(field: SchemaField) -> str:
     return _HINTS.get(
         field.kind, "no generalization exists for this type: disclose, withhold or pseudonymize it"
     )
+
+
+def _check_pseudonymizable(field: SchemaField, annotation: Any) -> None:
+    """A field that can hold a float is never pseudonymized (a pseudonym keys text or integers)."""
+    rules = [field.spec.default, *(rule for _, rule in field.spec._purposes)]
+    if "pseudonymize" in rules and _holds_float(annotation, depth=0):
+        raise UsageError(
+            f"{field.qualname}: pseudonymize needs text or integer values, but the field can "
+            "hold a float, which is never pseudonymized (a pseudonym is keyed on the canonical "
+            "JSON of an identifier: text or an integer, specs/safeshare-v1.md section 12)",
+            hint=(
+                "give the field a str or int type if it holds an identifier, or withhold it, or "
+                "generalize it (NumberBucket(), Grid())"
+            ),
+        )
+
+
+def _holds_float(annotation: Any, *, depth: int) -> bool:
+    """Whether a value of *annotation* can be, or contain, a float (after model_dump)."""
+    if depth > 16:
+        return False
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return any(isinstance(a, float) for a in get_args(annotation))
+    if origin is Annotated:
+        return _holds_float(get_args(annotation)[0], depth=depth + 1)
+    if origin is None and isinstance(annotation, type):
+        if issubclass(annotation, Enum):
+            return any(isinstance(member.value, float) for member in annotation)
+        return issubclass(annotation, float)
+    return any(_holds_float(a, depth=depth + 1) for a in get_args(annotation) if a is not Ellipsis)
 
 
 def _check_subject(field: SchemaField) -> None:

@@ -68,6 +68,8 @@ SAME: Final[list[tuple[str, list[str], str]]] = [
     ),
     ("ip", ["198.51.100.23", " 198.51.100.23 ", "::ffff:198.51.100.23"], "198.51.100.23"),
     ("ip", ["2001:DB8:0:0:0:0:0:1", "2001:db8::1"], "2001:db8::1"),
+    ("ip", ["fe80::1", "fe80::1%eth0", " FE80:0::1%3 ", "fe80::1%br-lan.10_a~"], "fe80::1"),
+    ("ip", ["::ffff:198.51.100.23%eth0", "198.51.100.23"], "198.51.100.23"),
 ]
 
 
@@ -86,6 +88,9 @@ BAD: Final[list[tuple[str, str]]] = [
     ("email", "no-at-sign"),
     ("email", "@mail.example"),
     ("email", "a b@mail.example"),
+    ("email", "alex@example@mail.example"),
+    ("email", "alex.example@@mail.example"),
+    ("email", '"a@b"@mail.example'),
     ("passport", "---"),
     ("iban", "DE8937"[:3]),
     ("iban", "1234567"),
@@ -95,6 +100,11 @@ BAD: Final[list[tuple[str, str]]] = [
     ("name_dob", "Alex|01.01.1990"),
     ("ip", "198.51.100.256"),
     ("ip", "example.org"),
+    ("ip", "198.51.100.23%eth0"),  # a zone index belongs to IPv6 only
+    ("ip", "fe80::1%"),
+    ("ip", "fe80::1%eth 0"),
+    ("ip", "fe80::1%eth0%1"),
+    ("ip", "fe80::1%eth/0"),
     ("phone", ""),
     ("phone", "+1" + "0" * 2000),
 ]
@@ -248,9 +258,29 @@ def test_the_lookup_is_recorded_with_the_token_before_the_answer(log: AuditLog) 
     assert "AR-2026-17" in recorded.reason
     assert PHONE not in recorded.reason
     assert size not in [i for i, _ in found]  # the lookup's own entry is not an answer
-    # a later lookup lists the earlier one: the subject's own access history
+    # a later lookup does not list the earlier one as if it were a transfer ...
     again = lookup(log, "phone", PHONE)
-    assert [i for i, _ in again] == [0, 3, size]
+    assert [i for i, _ in again] == [0, 3]
+    # ... unless asked to: the subject's own access history
+    history = lookup(log, "phone", PHONE, include_lookups=True)
+    assert [i for i, _ in history] == [0, 3, size, size + 1]
+    assert [e.action for _, e in history][2:] == ["subject_lookup", "subject_lookup"]
+
+
+@pytest.mark.parametrize("scan", [False, True], ids=["index", "scan"])
+def test_earlier_lookups_allowed_or_refused_are_left_out(log: AuditLog, scan: bool) -> None:
+    fill(log)
+    with pytest.raises(PolicyError):
+        lookup(log, "phone", PHONE, purpose="criminal_investigation")  # refused, recorded
+    lookup(log, "phone", "0099-555-0100")  # another spelling: the same token
+    lookup(log, "email", EMAIL)  # another subject
+    size = log.size()
+    assert [i for i, _ in lookup(log, "phone", PHONE, scan=scan)] == [0, 3]
+    found = lookup(log, "phone", PHONE, scan=scan, include_lookups=True)
+    assert [i for i, _ in found] == [0, 3, size - 3, size - 2, size]
+    assert [e.outcome for _, e in found][2:] == ["denied", "success", "success"]
+    with pytest.raises(UsageError, match="include_lookups"):
+        lookup(log, "phone", PHONE, include_lookups="yes")
 
 
 def test_a_lookup_for_another_purpose_is_refused_and_recorded(log: AuditLog) -> None:

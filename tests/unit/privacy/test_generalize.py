@@ -1,4 +1,4 @@
-"""Generalizations: dates, IP prefixes, coordinates, numbers (specs/minimization.md section 5)."""
+"""Generalizations: dates, IP prefixes, coordinates, numbers (specs/safeshare-v1.md section 12.5)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from safeshare.privacy.generalize import (
     IpPrefix,
     NamedAreas,
     NumberBucket,
+    parse_ip_address,
 )
 
 # -- dates -----------------------------------------------------------------------------
@@ -76,6 +77,93 @@ def test_a_value_that_is_not_a_date_is_malformed_and_not_quoted(value: object) -
         assert value not in info.value.message
 
 
+@pytest.mark.parametrize(
+    ("generalization", "value", "expected"),
+    [
+        (DAY, "2026-11-28t21:15:00z", "2026-11-28"),  # RFC 3339 section 5.6, NOTE
+        (DAY, "2026-11-28T21:15:00.123456789012+01:00", "2026-11-28"),
+        (DAY, "2026-11-28T23:30:00-00:00", "2026-11-28"),  # unknown local offset: UTC
+        (YEAR, "1990-12-31T23:59:60Z", "1990"),  # a leap second, read as 23:59:59
+        (DAY, "1990-12-31T15:59:60-08:00", "1990-12-31"),  # RFC 3339 section 5.8
+        (DAY, "1990-12-31T23:59:60.5", "1990-12-31"),
+        (MONTH, "2026-11-30T23:59:60-01:00", "2026-12"),
+        (YEAR, "9999-12-31T23:59:59Z", "9999"),
+        (YEAR, "0001-01-01T00:00:00+00:00", "0001"),
+        (YEAR, "9999-12-31", "9999"),
+    ],
+)
+def test_rfc3339_text(generalization: DatePrecision, value: str, expected: str) -> None:
+    assert generalization.apply(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-11-28 21:15:00Z",  # a space: not RFC 3339's 'T'
+        "2026-11-28T21:15Z",  # no seconds
+        "2026-11-28T21:15:00.Z",
+        "2026-11-28T21:15:00+0100",
+        "2026-11-28T21:15:00+01",
+        "2026-11-28T21:15:00+24:00",
+        "2026-11-28T21:15:00+01:60",
+        "2026-11-28T24:00:00Z",
+        "2026-11-28T23:60:00Z",
+        "2026-11-28T23:59:61Z",
+        "2026-11-28T21:15:00Z+01:00",
+        "20261128",  # ISO 8601 basic format, which date.fromisoformat takes
+        "2026-W48-6",  # an ISO 8601 week date, ditto
+        "2026-332",  # an ordinal date
+        "+2026-11-28",
+        "0000-01-01",
+        "2026-11-28\n",
+        " 2026-11-28",
+        "\uff12\uff10\uff12\uff16-11-28",  # fullwidth digits
+        "\u0662\u0660\u0662\u0666-11-28",  # Arabic-Indic digits
+        "2026-02-29",
+    ],
+)
+def test_text_that_is_not_rfc3339_is_malformed(value: str) -> None:
+    for generalization in (YEAR, MONTH, DAY):
+        with pytest.raises(MalformedInputError, match="not a date") as info:
+            generalization.apply(value)
+        assert value.strip() not in info.value.message
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "9999-12-31T23:30:00-01:00",
+        "0001-01-01T00:30:00+01:00",
+        "9999-12-31T23:59:60-00:01",
+        datetime(9999, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-1))),
+        datetime(1, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1))),
+    ],
+)
+def test_date_times_outside_the_calendar_in_utc_are_malformed(value: Any) -> None:
+    for generalization in (YEAR, MONTH, DAY):
+        with pytest.raises(MalformedInputError, match="outside the years 0001-9999") as info:
+            generalization.apply(value)
+        assert str(value) not in info.value.message
+
+
+OFFSETS = st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1).map(
+    lambda minutes: timezone(timedelta(minutes=minutes))
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.datetimes(timezones=OFFSETS | st.none()), st.sampled_from([YEAR, MONTH, DAY]))
+def test_text_and_objects_are_generalized_alike(moment: datetime, unit: DatePrecision) -> None:
+    """The RFC 3339 text of a date-time (isoformat) and the object give one answer."""
+    try:
+        expected = unit.apply(moment)
+    except MalformedInputError:
+        with pytest.raises(MalformedInputError):
+            unit.apply(moment.isoformat())
+        return
+    assert unit.apply(moment.isoformat()) == expected
+
+
 def test_an_unknown_date_unit_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="unknown date precision 'week'"):
         DatePrecision("week")  # type: ignore[arg-type]
@@ -115,6 +203,45 @@ def test_ip_addresses_become_their_network(
     generalization: IpPrefix, value: Any, expected: str
 ) -> None:
     assert generalization.apply(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("fe80::1%eth0", "fe80::1"),
+        ("fe80::1%3", "fe80::1"),
+        ("FE80::1%br-lan.10_a~", "fe80::1"),
+        ("::ffff:198.51.100.9%eth0", "::ffff:c633:6409"),
+        ("2001:db8::1", "2001:db8::1"),
+        ("198.51.100.9", "198.51.100.9"),
+    ],
+)
+def test_a_zone_index_is_dropped(text: str, expected: str) -> None:
+    address = parse_ip_address(text)
+    assert str(address) == expected
+    assert getattr(address, "scope_id", None) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "198.51.100.9%eth0",  # a zone index belongs to IPv6 only
+        "fe80::1%",
+        "fe80::1%eth 0",
+        "fe80::1%eth0%1",
+        "fe80::1%eth/0",
+        "fe80::1%\u00e9",
+        "%eth0",
+        " fe80::1",
+        "fe80::1/64",
+    ],
+)
+def test_what_is_not_an_address_with_a_zone_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011 - ipaddress's and our own
+        parse_ip_address(text)
+    with pytest.raises(MalformedInputError, match="not an IP address") as info:
+        IpPrefix().apply(text)
+    assert text.strip() not in info.value.message
 
 
 def test_the_ip_label_names_both_prefix_lengths() -> None:
@@ -249,6 +376,13 @@ def test_badly_configured_areas_are_refused(areas: Any, otherwise: str, message:
         (Decimal("0.5"), "0 to <10"),
         ("1234", "1000-9999"),
         ("1234.56", "1000 to <10000"),
+        ("-0", "0-9"),
+        ("007", "0-9"),
+        ("1e3", "1000 to <10000"),  # an exponent: a fractional number, as JSON parsers read it
+        ("1.5E+3", "1000 to <10000"),
+        ("-2.5e-1", "-(0 to <10)"),
+        ("1e-999999999", "0 to <10"),
+        (10**308, "1" + "0" * 308 + "-" + "9" * 309),
     ],
 )
 def test_magnitude_buckets(value: Any, expected: str) -> None:
@@ -265,6 +399,11 @@ def test_magnitude_buckets(value: Any, expected: str) -> None:
         (500, 1234.5, "1000 to <1500"),
         (500, Decimal("-0.5"), "-500 to <0"),
         (10, 99, "90-99"),
+        (500, "1E3", "1000 to <1500"),
+        (500, "-1e-400", "-500 to <0"),
+        # exact: 28-digit Decimal division would round this up to 1 and give [500, 1000)
+        (500, Decimal("499.99999999999999999999999999999999"), "0 to <500"),
+        (500, "-499.99999999999999999999999999999999", "-500 to <0"),
     ],
 )
 def test_fixed_width_buckets(width: int, value: Any, expected: str) -> None:
@@ -288,6 +427,55 @@ def test_a_bucket_width_below_2_is_refused(width: Any) -> None:
 def test_values_that_are_not_finite_numbers_are_malformed(value: object) -> None:
     with pytest.raises(MalformedInputError, match="not a finite number"):
         NumberBucket().apply(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "+1500",
+        " 1500",
+        "1500 ",
+        "1_500",
+        "\u0661\u0665\u0660\u0660",  # Arabic-Indic digits, which Decimal() takes
+        "\uff11\uff15\uff10\uff10",  # fullwidth digits
+        "1500.",
+        ".5",
+        "0x5dc",
+        "1e",
+        "1e+",
+        "--1",
+        "1.5.2",
+        "Infinity",
+        "-inf",
+        "sNaN",
+        "1e309",  # beyond binary64
+        "1.8e308",
+        "1e1000000000000000000",  # beyond even Decimal's exponents
+        Decimal("1e400"),
+        10**400,
+        -(10**5000),  # more digits than int() writes as text
+    ],
+    ids=lambda value: f"int-{value.bit_length()}-bits" if isinstance(value, int) else repr(value),
+)
+def test_number_text_outside_the_grammar_or_range_is_malformed(value: Any) -> None:
+    for generalization in (NumberBucket(), NumberBucket(width=500)):
+        with pytest.raises(MalformedInputError, match="not a finite number") as info:
+            generalization.apply(value)
+        if isinstance(value, str) and len(value.strip()) > 2:
+            assert value.strip() not in info.value.message
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**30), max_value=10**30),
+    st.integers(min_value=2, max_value=10**6),
+)
+def test_a_number_lies_in_its_bucket_exactly(value: Decimal, width: int) -> None:
+    written = format(value, "f")
+    text = NumberBucket(width=width).apply(written if "." in written else written + ".0")
+    low, high = (int(part) for part in text.split(" to <"))
+    assert low <= value < high
+    assert high - low == width
 
 
 @settings(max_examples=200, deadline=None)

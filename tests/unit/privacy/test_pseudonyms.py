@@ -5,11 +5,13 @@ Every test that touches the database runs on SQLite and PostgreSQL (``store_fact
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +22,7 @@ from safeshare.audit.entry import AuditEntry, encode
 from safeshare.audit.log import AuditLog
 from safeshare.audit.recorder import AuditLogRecorder, MemoryRecorder
 from safeshare.errors import PolicyError, StorageError, UsageError, VerificationError
+from safeshare.privacy import pseudonyms
 from safeshare.privacy.pseudonyms import (
     PSEUDONYM_VAULT_SCHEMA,
     PseudonymVault,
@@ -41,7 +44,7 @@ MSISDN: Final = "+99 555 0100"
 SECRET: Final = PrivacySecret(bytes(range(32)))
 VALUES = st.one_of(
     st.text(min_size=1, max_size=40),
-    st.integers(min_value=-(2**53), max_value=2**53),
+    st.integers(min_value=-(2**53 - 1), max_value=2**53 - 1),
     st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3),
 )
 AGENCIES = st.sampled_from(["XB-PROS", "XC-POL", "XD-POLICE", "XE-JUST-1"])
@@ -250,6 +253,78 @@ def test_record_refuses_a_pseudonym_of_another_domain(vault: PseudonymVault) -> 
 def test_record_checks_its_arguments(vault: PseudonymVault, changes: dict[str, Any]) -> None:
     with pytest.raises(UsageError):
         record(vault, **changes)
+
+
+REFUSED: Final[list[Any]] = [
+    1.5,
+    2.0,
+    float("nan"),
+    float("inf"),
+    2**53,
+    -(2**53),
+    b"+99 555 0100",
+    {"msisdn": 5e-1},
+    [1, [2, [3.25]]],
+    {1: "x"},
+    {"+99 555 0100"},
+    Decimal("5"),
+    date(1990, 1, 1),
+]
+
+
+@pytest.mark.parametrize("value", REFUSED, ids=repr)
+def test_the_vault_refuses_what_a_pseudonym_refuses(vault: PseudonymVault, value: Any) -> None:
+    """The vault keeps exactly the values PrivacySecret.pseudonym takes; messages show none."""
+    with pytest.raises(UsageError) as direct:
+        SECRET.pseudonym(value, issuer=XA, recipient=XB, case_ref=CASE)
+    with pytest.raises(UsageError) as recorded:
+        record(vault, value)
+    assert recorded.value.message == direct.value.message
+    for text in (direct.value.message, str(direct.value.hint)):
+        assert repr(value) not in text
+        assert str(value) not in text
+    assert vault.entries_for(XA, JTI) == []
+
+
+def test_the_vault_keeps_the_canonical_form(
+    store: Store, vault: PseudonymVault, recorder: MemoryRecorder
+) -> None:
+    """Member order and tuple or list make no difference; the row holds RFC 8785 JSON."""
+    p = record(vault, {"b": [1, "x"], "a": None}, path="/records/0/x")
+    assert record(vault, {"a": None, "b": (1, "x")}, path="/records/0/x") == p
+    assert len(vault.entries_for(XA, JTI)) == 1
+    assert resolve(vault, p, recorder) == {"a": None, "b": [1, "x"]}
+    assert len(_plaintext(store)) == len(b'{"a":null,"b":[1,"x"]}')
+
+
+def test_a_row_holding_a_float_does_not_resolve(
+    store: Store, vault: PseudonymVault, recorder: MemoryRecorder
+) -> None:
+    """A row written before floats were refused (or forged with the secret) has no pseudonym."""
+    p = record(vault, 15)
+    (entry,) = vault.entries_for(XA, JTI)
+    nonce = bytes(12)
+    ciphertext = AESGCM(SECRET.vault_key()).encrypt(nonce, b"1.5", pseudonyms._aad(entry))
+    _update(
+        store,
+        "UPDATE safeshare_pseudonym_vault SET nonce = ?, ciphertext = ? WHERE jti = ?",
+        (nonce, ciphertext, JTI),
+    )
+    with pytest.raises(VerificationError, match="holds a value that cannot have a pseudonym"):
+        resolve(vault, p, recorder)
+    assert [(e.action, e.outcome) for e in recorder.entries] == [("reidentify", "error")]
+
+
+def _plaintext(store: Store) -> bytes:
+    """The decrypted value of the vault's only row."""
+    with store.transaction(write=False) as cur:
+        ((nonce, ciphertext),) = cur.execute(
+            "SELECT nonce, ciphertext FROM safeshare_pseudonym_vault"
+        )
+    (entry,) = PseudonymVault(store).entries_for(XA, JTI)
+    return AESGCM(SECRET.vault_key()).decrypt(
+        bytes(nonce), bytes(ciphertext), pseudonyms._aad(entry)
+    )
 
 
 def test_vault_needs_a_store() -> None:

@@ -19,6 +19,7 @@ from safeshare.privacy.schema import (
     Coordinates,
     DataField,
     RecordSchema,
+    Rule,
     check_schema,
     nested_paths,
     schema_fields,
@@ -344,6 +345,61 @@ def test_schema_fields_takes_a_model_class() -> None:
 )
 def test_wrong_annotations_are_refused_naming_the_field(annotation: Any, message: str) -> None:
     assert message in refused({"f": (annotation, ...)})
+
+
+class Weight(float, Enum):
+    LIGHT = 0.5
+
+
+class Code(Enum):
+    ONE = 1
+
+
+PSEUDONYMIZE: Final[dict[str, Rule]] = {"intelligence_analysis": "pseudonymize"}
+
+
+@pytest.mark.parametrize(
+    "annotation",
+    [
+        float,
+        float | None,
+        Annotated[float, Field(ge=0)],
+        int | float,
+        Coordinates,
+        Coordinates | None,
+        list[float],
+        tuple[float, ...],
+        dict[str, float],
+        Literal[0.5, 1],
+        Weight,
+    ],
+    ids=repr,
+)
+def test_a_field_that_can_hold_a_float_is_never_pseudonymized(annotation: Any) -> None:
+    for spec in (
+        DataField(category=SUB, purposes=PSEUDONYMIZE),
+        DataField(category=SUB, default="pseudonymize"),
+    ):
+        with pytest.raises(UsageError) as info:
+            make({"f": (Annotated[annotation, spec], ...)})
+        assert info.value.message.startswith("Bad.f: pseudonymize needs text or integer values")
+        assert "float" in info.value.message
+        assert info.value.hint is not None
+        assert "withhold" in info.value.hint
+
+
+@pytest.mark.parametrize(
+    "annotation",
+    [str, int, int | None, list[str], Literal["a", 1], Code, date, datetime, IPvAnyAddress],
+    ids=repr,
+)
+def test_text_integers_and_what_dumps_as_text_may_be_pseudonymized(annotation: Any) -> None:
+    make({"f": (Annotated[annotation, DataField(category=SUB, purposes=PSEUDONYMIZE)], ...)})
+
+
+def test_a_float_field_may_be_disclosed_withheld_or_generalized() -> None:
+    rules: dict[str, Rule] = {"locate_suspect": "disclose", "intelligence_analysis": NumberBucket()}
+    make({"f": (Annotated[float, DataField(category=SUB, purposes=rules)], ...)})
 
 
 def test_a_special_category_may_be_disclosed_for_a_listed_purpose() -> None:

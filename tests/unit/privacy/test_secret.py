@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import base64
 import copy
+import enum
 import json
 import pickle
 import re
 from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
@@ -24,7 +27,7 @@ from safeshare.keys import (
     DecryptionKey,
     SigningKey,
 )
-from safeshare.privacy.secret import SECRET_BYTES, PrivacySecret
+from safeshare.privacy.secret import SECRET_BYTES, PrivacySecret, canonical_json
 
 XA: Final = "XA-NPOL"
 PASSPHRASE: Final = "correct horse battery staple"
@@ -103,10 +106,152 @@ def test_pseudonym_shape_and_json_typing() -> None:
         secret.pseudonym("x", **{**domain, "case_ref": ""})
 
 
+# -- the canonical JSON of a pseudonymized value (RFC 8785) ---------------------------------
+
+DOMAIN: Final = {"issuer": XA, "recipient": "XB-PROS", "case_ref": "C-1"}
+SHORT_ESCAPES: Final = {0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r"}
+
+
+def jcs_string(text: str) -> bytes:
+    """RFC 8785 section 3.2.2.2, written out: only '"', '\\' and U+0000-U+001F are escaped."""
+    out = []
+    for char in text:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif ord(char) < 0x20:
+            out.append(SHORT_ESCAPES.get(ord(char), f"\\u{ord(char):04x}"))
+        else:
+            out.append(char)
+    return ('"' + "".join(out) + '"').encode("utf-8")
+
+
+def test_strings_are_escaped_as_rfc_8785_says_for_every_code_point() -> None:
+    """canonical_json writes strings with msgspec: checked here against the RFC, byte for byte."""
+    points = [p for p in range(0x110000) if not 0xD800 <= p <= 0xDFFF]
+    for start in range(0, len(points), 4096):
+        chunk = [chr(p) for p in points[start : start + 4096]]
+        assert canonical_json(chunk) == b"[" + b",".join(jcs_string(c) for c in chunk) + b"]"
+    text = 'quote " backslash \\ slash / DEL \x7f U+2028 \u2028 U+2029 \u2029 \U0001f642 \x00\x1f'
+    assert canonical_json(text) == jcs_string(text)
+    assert canonical_json("\b\t\n\f\r\x0b\x01") == b'"\\b\\t\\n\\f\\r\\u000b\\u0001"'
+
+
+def test_objects_are_sorted_by_utf16_code_units() -> None:
+    # RFC 8785 section 3.2.3: U+1F600 (D83D DE00) sorts before U+FB33, U+20AC after U+00F6.
+    names = ["\u20ac", "\r", "\ufb33", "1", "\U0001f600", "\u0080", "\u00f6"]
+    encoded = canonical_json(dict.fromkeys(names, 0))
+    expected = ["\r", "1", "\u0080", "\u00f6", "\u20ac", "\U0001f600", "\ufb33"]
+    assert list(json.loads(encoded)) == expected
+    # an astral-plane name before a name at U+E000 or above; by code point it would be after
+    assert canonical_json({"\ue000": 2, "\U0001d518": 1}) == '{"\U0001d518":1,"\ue000":2}'.encode()
+    assert canonical_json({"\uffff": 0, "\U00010000": 0}).index("\U00010000".encode()) == 2
+
+
+def test_member_order_and_list_type_do_not_change_a_pseudonym() -> None:
+    secret = PrivacySecret(bytes(range(32)))
+    a = {"msisdn": "+99 555 0100", "imsi": "001010123456789", "nested": {"z": 1, "a": [2, 3]}}
+    b = {"nested": {"a": (2, 3), "z": 1}, "imsi": "001010123456789", "msisdn": "+99 555 0100"}
+    assert secret.pseudonym(a, **DOMAIN) == secret.pseudonym(b, **DOMAIN)
+    astral = {"\ue000": "private use", "\U0001d518": "mathematical fraktur"}
+    reverse = dict(reversed(list(astral.items())))
+    assert list(astral) != list(reverse)
+    assert secret.pseudonym(astral, **DOMAIN) == secret.pseudonym(reverse, **DOMAIN)
+    assert (
+        canonical_json(a)
+        == canonical_json(b)
+        == (b'{"imsi":"001010123456789","msisdn":"+99 555 0100","nested":{"a":[2,3],"z":1}}')
+    )
+
+
+class Colour(enum.StrEnum):
+    RED = "red"
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+def test_what_is_accepted_and_how_it_is_written() -> None:
+    assert canonical_json(None) == b"null"
+    assert canonical_json(True) == b"true"
+    assert canonical_json([False, 0, -0, 1]) == b"[false,0,0,1]"
+    assert canonical_json(2**53 - 1) == b"9007199254740991"
+    assert canonical_json(-(2**53 - 1)) == b"-9007199254740991"
+    assert canonical_json(Colour.RED) == canonical_json("red")  # str and int subclasses: values
+    assert canonical_json(Level.HIGH) == b"3"
+    assert canonical_json(("a", ["b"])) == canonical_json(["a", ["b"]]) == b'["a",["b"]]'
+    assert canonical_json({}) == b"{}"
+    deep: Any = "x"
+    for _ in range(32):
+        deep = [deep]
+    assert canonical_json(deep) == b"[" * 32 + b'"x"' + b"]" * 32
+    secret = PrivacySecret(bytes(range(32)))
+    assert secret.pseudonym(True, **DOMAIN) != secret.pseudonym(1, **DOMAIN)
+    assert secret.pseudonym("1", **DOMAIN) != secret.pseudonym(1, **DOMAIN)
+
+
+class Opaque:
+    def __repr__(self) -> str:
+        return "Opaque(+99 555 0100)"
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "x"
+    for _ in range(depth):
+        value = {"k": value}
+    return value
+
+
+REFUSED: Final[list[tuple[Any, str]]] = [
+    (0.5, "identifiers are text or integers"),
+    (1.0, "identifiers are text or integers"),
+    (-0.0, "identifiers are text or integers"),
+    (1e300, "identifiers are text or integers"),
+    (float("nan"), "identifiers are text or integers"),
+    (float("inf"), "identifiers are text or integers"),
+    (float("-inf"), "identifiers are text or integers"),
+    (2**53, "outside"),
+    (-(2**53), "outside"),
+    (10**400, "outside"),
+    (b"+99 555 0100", "bytes cannot be pseudonymized"),
+    (bytearray(b"+99 555 0100"), "bytes cannot be pseudonymized"),
+    (memoryview(b"+99 555 0100"), "bytes cannot be pseudonymized"),
+    (Decimal("15550100"), "Decimal cannot be pseudonymized"),
+    (date(1990, 1, 1), "date cannot be pseudonymized"),
+    (datetime(1990, 1, 1, tzinfo=UTC), "datetime cannot be pseudonymized"),
+    ({"+99 555 0100"}, "a set cannot be pseudonymized"),
+    (frozenset({"+99 555 0100"}), "a set cannot be pseudonymized"),
+    ({15550100: "phone"}, "member name must be text, not int"),
+    ({("+99", "555"): "phone"}, "member name must be text, not tuple"),
+    (Opaque(), "Opaque cannot be pseudonymized"),
+    (["+99 555 0100", [0.25]], "identifiers are text or integers"),
+    ({"phone": "+99 555 0100", "score": 0.75}, "identifiers are text or integers"),
+    ("+99 555 0100 \ud800", "not valid Unicode"),
+    ({"\udfff+99 555 0100": 1}, "not valid Unicode"),
+    (_nested(33), "nested more than 32 levels"),
+]
+
+
+@pytest.mark.parametrize(("value", "message"), REFUSED, ids=lambda v: type(v).__name__)
+def test_values_outside_the_domain_are_refused_without_being_echoed(
+    value: Any, message: str
+) -> None:
+    secret = PrivacySecret(bytes(range(32)))
+    for attempt in (
+        lambda: canonical_json(value),
+        lambda: secret.pseudonym(value, **DOMAIN),
+    ):
+        with pytest.raises(UsageError, match=message) as info:
+            attempt()
+        text = f"{info.value.message} {info.value.hint}"
+        for shown in ("555", "0.25", "0.75", "300", "1990"):
+            assert shown not in text
+
+
 DOMAIN_PART = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=12)
 VALUES = st.one_of(
     st.text(max_size=40),
-    st.integers(min_value=-(2**53), max_value=2**53),
+    st.integers(min_value=-(2**53 - 1), max_value=2**53 - 1),
     st.lists(st.text(max_size=5), max_size=3),
 )
 
