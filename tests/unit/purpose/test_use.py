@@ -351,7 +351,7 @@ def test_no_use_once_the_retention_has_ended(
     )
     end = NOW + timedelta(days=10)
     check_evidential_use(opened, now=end - timedelta(seconds=1))
-    checks: list[Callable[[], None]] = [
+    checks: list[Callable[[], object]] = [
         lambda: check_evidential_use(opened, recorder=recorder, actor=ACTOR, now=end),
         lambda: check_onward_transfer(
             opened, XC, registry=net.registry, recorder=recorder, actor=ACTOR, now=end
