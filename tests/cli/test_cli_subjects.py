@@ -115,6 +115,21 @@ def test_lookup_json_and_value_file(
     assert "AR-17" in (entries(audit_db)[-1].reason or "")
 
 
+def test_earlier_lookups_are_listed_only_when_asked(
+    cli: Cli, agency: Agency, audit_db: Path, passphrase: str
+) -> None:
+    args: list[str | Path] = [
+        "subjects", "lookup", "--audit-db", audit_db, "--key", agency.key_file,
+        "--kind", "phone", "--value", PHONE, "--actor", "dpo 3", "--json",
+    ]  # fmt: skip
+    first = cli(*args).json()
+    again = cli(*args).json()
+    assert [e["index"] for e in again["entries"]] == [e["index"] for e in first["entries"]]
+    with_lookups = cli(*args, "--include-lookups").json()
+    actions = [e["action"] for e in with_lookups["entries"]]
+    assert actions.count("subject_lookup") == 2  # the two lookups recorded before this one
+
+
 def test_lookup_for_another_purpose_is_refused_and_recorded(
     cli: Cli, agency: Agency, audit_db: Path, passphrase: str
 ) -> None:

@@ -165,6 +165,14 @@ def register(subparsers: Subparsers) -> None:
         action="store_true",
         help="read the whole log instead of the index (slower; independent of the index)",
     )
+    p.add_argument(
+        "--include-lookups",
+        action="store_true",
+        help=(
+            "also list earlier lookups of this subject (left out by default: they record "
+            "the officers' searches, not a transfer or use of the subject's data)"
+        ),
+    )
     p.add_argument("--now", metavar="TIME", type=rfc3339_time, help=_TIME_HELP)
     p.add_argument("--json", action="store_true", help="print the entries as JSON")
     p.set_defaults(handler=_lookup)
@@ -249,6 +257,7 @@ def _lookup(args: argparse.Namespace) -> int:
             agency=keyset.agency,
             reason=args.reason,
             scan=args.scan,
+            include_lookups=args.include_lookups,
             now=now,
         )
     if args.json:

@@ -333,7 +333,13 @@ class DisclosurePlan:
             )
 
         def one(item: Any) -> str:
-            pseudonym = pseudonymize(item)
+            try:
+                pseudonym = pseudonymize(item)
+            except UsageError as exc:
+                raise UsageError(
+                    f"the field {decision.field} cannot be pseudonymized: {exc.message}",
+                    hint=exc.hint,
+                ) from None
             if not isinstance(pseudonym, str) or not pseudonym:
                 raise UsageError(
                     f"the pseudonymize function returned {type(pseudonym).__name__} for "

@@ -540,3 +540,21 @@ def test_generalized_date_times_use_utc() -> None:
     record = {**RECORD, "seen_at": [datetime(2026, 1, 1, 0, 30, tzinfo=UTC).isoformat()]}
     minimized = plan_for(Suspect, ANALYSIS).apply(record, pseudonymize=pseudonym)
     assert minimized.record["seen_at"] == ["2026-01-01"]
+
+
+class Account(RecordSchema):
+    schema_id: ClassVar[str] = "account"
+    number: Annotated[int, DataField(category=SUB, purposes={LOCATE: "pseudonymize"})]
+
+
+def test_a_value_outside_the_pseudonym_domain_is_refused_naming_the_field() -> None:
+    secret = PrivacySecret.generate()
+    plan = plan_for(Account, LOCATE)
+
+    def pseudonymize(value: Any) -> str:
+        return secret.pseudonym(value, issuer="XA-NPOL", recipient="XB-PROS", case_ref="C-1")
+
+    assert plan.apply({"number": 42}, pseudonymize=pseudonymize).record["number"].startswith("pn_")
+    with pytest.raises(UsageError, match="field number cannot be pseudonymized") as info:
+        plan.apply({"number": 2**60}, pseudonymize=pseudonymize)
+    assert str(2**60) not in str(info.value)
