@@ -31,7 +31,6 @@ import argparse
 import base64
 import hashlib
 import hmac
-import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,16 +42,13 @@ if str(_ROOT) not in sys.path:  # run as a script: make ``specs.tools`` importab
     sys.path.insert(0, str(_ROOT))
 
 from safeshare._internal import strictjson  # noqa: E402
+from safeshare.conformance.adapter import (  # noqa: E402
+    GENERALIZATIONS,
+    generalization_from_json,
+)
+from safeshare.conformance.runner import same_json  # noqa: E402
 from safeshare.errors import SafeShareError, UsageError  # noqa: E402
 from safeshare.privacy.blind_index import normalize  # noqa: E402
-from safeshare.privacy.generalize import (  # noqa: E402
-    DatePrecision,
-    Generalization,
-    Grid,
-    IpPrefix,
-    NamedAreas,
-    NumberBucket,
-)
 from safeshare.privacy.secret import PrivacySecret, canonical_json  # noqa: E402
 from specs.tools._files import write_or_check  # noqa: E402
 
@@ -73,13 +69,7 @@ PSEUDONYM_INFO: Final = b"safeshare/v1/pseudonym"
 BLIND_INDEX_INFO: Final = b"safeshare/v1/blind-index"
 
 #: The JSON members of each generalization type (besides ``type``) and their defaults.
-GENERALIZATION_MEMBERS: Final[dict[str, dict[str, Any]]] = {
-    "date_precision": {"unit": None},
-    "ip_prefix": {"ipv4": 24, "ipv6": 48},
-    "grid": {"decimals": 1},
-    "named_areas": {"areas": None, "otherwise": "outside the listed areas"},
-    "number_bucket": {"width": None},
-}
+GENERALIZATION_MEMBERS: Final = GENERALIZATIONS
 
 
 def derived_secret(label: str) -> str:
@@ -95,47 +85,6 @@ CASE_REF: Final = "XA-NPOL/2026/0042"
 
 
 # -- the library ----------------------------------------------------------------------------
-
-
-def generalization_from_spec(spec: Any) -> Generalization:
-    """The generalization a vector's ``generalization`` object describes.
-
-    ``{"type": "date_precision", "unit": "year" | "month" | "day"}``,
-    ``{"type": "ip_prefix", "ipv4": 24, "ipv6": 48}``, ``{"type": "grid",
-    "decimals": 1}``, ``{"type": "named_areas", "areas": [{"name": ..., "box":
-    [south, west, north, east]}, ...], "otherwise": ...}``, ``{"type":
-    "number_bucket", "width": null}``; members other than ``type`` may be left
-    out for their defaults (not ``unit`` and ``areas``). Anything else is a
-    :class:`UsageError`, as is a member value the class refuses.
-    """
-    if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
-        raise UsageError("a generalization is a JSON object with a string member 'type'")
-    members = GENERALIZATION_MEMBERS.get(spec["type"])
-    if members is None:
-        raise UsageError(
-            f"unknown generalization type {spec['type'][:40]!r}; use one of "
-            + ", ".join(GENERALIZATION_MEMBERS)
-        )
-    unknown = sorted(set(spec) - set(members) - {"type"})
-    if unknown:
-        raise UsageError(f"unknown member(s) of a {spec['type']} generalization: {unknown}")
-    args = {**members, **{k: v for k, v in spec.items() if k != "type"}}
-    kind = spec["type"]
-    if kind == "date_precision":
-        return DatePrecision(args["unit"])
-    if kind == "ip_prefix":
-        return IpPrefix(args["ipv4"], args["ipv6"])
-    if kind == "grid":
-        return Grid(args["decimals"])
-    if kind == "number_bucket":
-        return NumberBucket(args["width"])
-    areas = args["areas"]
-    if not isinstance(areas, list) or not all(
-        isinstance(a, dict) and set(a) == {"name", "box"} and isinstance(a["box"], list)
-        for a in areas
-    ):
-        raise UsageError('areas is a list of {"name": ..., "box": [south, west, north, east]}')
-    return NamedAreas(tuple((a["name"], tuple(a["box"])) for a in areas), args["otherwise"])
 
 
 def run(vector: Mapping[str, Any]) -> dict[str, Any]:
@@ -156,7 +105,7 @@ def run(vector: Mapping[str, Any]) -> dict[str, Any]:
             normalized = normalize(vector["subject_kind"], vector["value"])
             token = secret.blind_token(vector["subject_kind"], normalized)
             return {"result": "valid", "normalized": normalized, "token": token}
-        generalization = generalization_from_spec(vector["generalization"])
+        generalization = generalization_from_json(vector["generalization"])
         generalized = generalization.apply(vector["value"])
         return {"result": "valid", "generalized": generalized, "label": generalization.label}
     except SafeShareError as exc:
@@ -269,21 +218,6 @@ def trace(vector: Mapping[str, Any]) -> dict[str, Any]:
         "hmac_input": message.hex(),
         "hmac": mac.hex(),
     }
-
-
-def same_json(a: Any, b: Any) -> bool:
-    """JSON equality that tells booleans from numbers and -0 from 0."""
-    if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None:
-        return type(a) is type(b) and a == b
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return a == b and (a != 0 or math.copysign(1, a) == math.copysign(1, b))
-    if isinstance(a, str) and isinstance(b, str):
-        return a == b
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
-    return False
 
 
 # -- cases ----------------------------------------------------------------------------------

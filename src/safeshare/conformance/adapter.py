@@ -253,8 +253,9 @@ def op_blind_index_token(data: dict[str, Any]) -> Output:
     return {"normalized": normalized, "token": secret.blind_token(kind, normalized)}
 
 
-#: The members (besides ``type``) of each generalization object, with their defaults.
-_GENERALIZATIONS: Final[dict[str, dict[str, Any]]] = {
+#: The members (besides ``type``) of each generalization object, with their defaults
+#: (specs/safeshare-v1.md section 14.4); None marks a required member.
+GENERALIZATIONS: Final[dict[str, dict[str, Any]]] = {
     "date_precision": {"unit": None},
     "ip_prefix": {"ipv4": 24, "ipv6": 48},
     "grid": {"decimals": 1},
@@ -263,18 +264,21 @@ _GENERALIZATIONS: Final[dict[str, dict[str, Any]]] = {
 }
 
 
-def _generalization(spec: Any) -> Generalization:
-    """The generalization a ``generalize`` request describes; anything else is ``usage``."""
+def generalization_from_json(spec: Any) -> Generalization:
+    """The generalization a JSON object of the adapter protocol describes; else ``usage``.
+
+    Shared by the ``generalize`` operation and the privacy vector generator.
+    """
     if (
         not isinstance(spec, dict)
         or not isinstance(spec.get("type"), str)
-        or spec["type"] not in _GENERALIZATIONS
+        or spec["type"] not in GENERALIZATIONS
     ):
         raise UsageError(
-            "a generalization is an object whose type is one of " + ", ".join(_GENERALIZATIONS)
+            "a generalization is an object whose type is one of " + ", ".join(GENERALIZATIONS)
         )
     kind = spec["type"]
-    defaults = _GENERALIZATIONS[kind]
+    defaults = GENERALIZATIONS[kind]
     if not set(spec) <= {"type", *defaults}:
         raise UsageError(f"a {kind} generalization has only the members {sorted(defaults)}")
     args = {**defaults, **spec}
@@ -298,7 +302,7 @@ def _generalization(spec: Any) -> Generalization:
 
 def op_generalize(data: dict[str, Any]) -> Output:
     """The generalized value and the generalization's label."""
-    generalization = _generalization(data["generalization"])
+    generalization = generalization_from_json(data["generalization"])
     return {"generalized": generalization.apply(data["value"]), "label": generalization.label}
 
 

@@ -237,13 +237,14 @@ def _matches_privacy(vector: Vector, result: Any, output: Any, error: Any) -> bo
     if result != "valid" or not isinstance(output, dict):
         return False
     return all(
-        key in output and _same_json(output[key], value)
+        key in output and same_json(output[key], value)
         for key, value in expected.items()
         if key != "result"
     )
 
 
-def _same_json(a: Any, b: Any) -> bool:
+def same_json(a: Any, b: Any) -> bool:
+    """JSON equality that tells booleans from numbers and -0 from 0 (section 14.5)."""
     if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None:
         return type(a) is type(b) and a == b
     if isinstance(a, int | float) and isinstance(b, int | float):
@@ -251,9 +252,9 @@ def _same_json(a: Any, b: Any) -> bool:
     if isinstance(a, str) and isinstance(b, str):
         return a == b
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same_json(x, y) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same_json(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
     return False
 
 
