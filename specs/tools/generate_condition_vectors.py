@@ -47,24 +47,17 @@ from safeshare import _testnet  # noqa: E402
 from safeshare._internal import strictjson  # noqa: E402
 from safeshare._internal.clock import rfc3339  # noqa: E402
 from safeshare._testnet import TestNetwork  # noqa: E402
+from safeshare.conformance.adapter import op_check_use  # noqa: E402
 from safeshare.envelope import OpenedEnvelope, open_envelope  # noqa: E402
 from safeshare.envelope._seal import seal_with_randomness  # noqa: E402
 from safeshare.errors import PolicyError, SafeShareError  # noqa: E402
 from safeshare.keys import (  # noqa: E402
     SECRET_KEY_ACCESS,
-    AgencyKeySet,
-    VerifyKey,
-    public_key_from_jwk,
 )
 from safeshare.purpose.conditions import HandlingConditions  # noqa: E402
-from safeshare.purpose.consent import ConsentScope, ConsentStore, issue_grant  # noqa: E402
+from safeshare.purpose.consent import ConsentScope, issue_grant  # noqa: E402
 from safeshare.purpose.transfer import check_transfer  # noqa: E402
-from safeshare.purpose.use import (  # noqa: E402
-    check_automated_decision,
-    check_evidential_use,
-    check_onward_transfer,
-)
-from safeshare.registry import RegistryDocument, TrustRegistry  # noqa: E402
+from safeshare.registry import RegistryDocument  # noqa: E402
 from safeshare.storage import ReplayCache, open_store  # noqa: E402
 from specs.tools._files import write_or_check  # noqa: E402
 from specs.tools.vectors_lib import (  # noqa: E402
@@ -446,59 +439,17 @@ def run_use(vector: Mapping[str, Any], workdir: Path) -> str:
 
     Returns ``"allowed"`` or the ``code`` of the :class:`~safeshare.errors.SafeShareError`
     raised; any other exception propagates. Also checks that the envelope opens to the
-    vector's ``opened`` claims and digest (AssertionError otherwise).
+    vector's ``opened`` claims and digest (AssertionError otherwise). The procedure is
+    the conformance adapter's ``check_use`` operation (one implementation of it); its
+    temporary stores live in their own directory, so *workdir* is not used.
     """
-    now = datetime.fromisoformat(vector["now"])
-    authority = public_key_from_jwk(vector["authority"])
-    assert isinstance(authority, VerifyKey)
-    registry = TrustRegistry.from_signed(strictjson.dumps(vector["registry"]), authority, now=now)
-    keys = AgencyKeySet.from_private_jwks(vector["recipient_keys"])
-    envelope = vector["envelope"].encode("utf-8")
-    use = vector["use"]
-    with open_store(workdir / "consents.sqlite3") as consent_db:
-        consents = ConsentStore(consent_db)
-        for grant in vector["consents"]:
-            consents.add(
-                grant["token"],
-                registry=registry,
-                now=datetime.fromisoformat(grant["recorded_at"]),
-            )
-
-        def open_for(purpose: str, replay: str) -> OpenedEnvelope:
-            with open_store(workdir / replay) as store:
-                return open_envelope(
-                    envelope,
-                    recipient=keys,
-                    registry=registry,
-                    replay=ReplayCache(store),
-                    purpose=purpose,
-                    actor=ACTOR,
-                    recorder=None,
-                    consents=consents,
-                    now=now,
-                )
-
-        expected_opened = vector["opened"]
-        opened = open_for(expected_opened["claims"]["purpose"], "replay-own.sqlite3")
-        assert opened.recipient == vector["recipient"]
-        assert opened.digest == expected_opened["digest"]
-        assert opened.verified_claims() == expected_opened["claims"]
-        try:
-            if use["kind"] == "evidential_use":
-                check_evidential_use(opened, consents=consents, registry=registry, now=now)
-            elif use["kind"] == "onward_transfer":
-                check_onward_transfer(
-                    opened, use["to"], registry=registry, consents=consents, now=now
-                )
-            elif use["kind"] == "automated_decision":
-                check_automated_decision(opened, solely_automated=use["solely_automated"], now=now)
-            elif use["kind"] == "purpose":
-                open_for(use["purpose"], "replay-use.sqlite3")
-            else:
-                raise ValueError(f"unknown use kind {use['kind']!r}")
-        except SafeShareError as exc:
-            return exc.code
-    return ALLOWED
+    del workdir
+    try:
+        out = op_check_use(dict(vector))
+    except SafeShareError as exc:
+        return exc.code
+    assert out["opened"] == vector["opened"], "the envelope does not open to 'opened'"
+    return "allowed"
 
 
 USE_CASES: Final[list[UseCase]] = []
