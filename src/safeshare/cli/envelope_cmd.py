@@ -27,7 +27,15 @@ fully verified and authorized envelope produces output: on any failure,
 stdout stays empty and one error line (and a hint) goes to stderr (exit
 code 1).
 
-Both take ``--now TIME`` (RFC 3339) so that scripts and tests are
+``open --hold FILE`` also writes the *held copy* of the opened envelope
+(:meth:`~safeshare.envelope.OpenedEnvelope.held`, mode 0600: it holds the
+record in clear). ``forward HELD_FILE`` re-opens a held copy later
+(:func:`safeshare.envelope.reopen_held`: every check but the JWE and the
+replay cache, recorded in ``--audit-db``) and forwards part of the record to
+another agency (:func:`safeshare.envelope.forward`), as ``open --forward-to``
+does at the moment of opening.
+
+All take ``--now TIME`` (RFC 3339) so that scripts and tests are
 reproducible; the same time is used to verify the registry.
 """
 
@@ -75,11 +83,13 @@ from safeshare.envelope import (
     DEFAULT_SKEW,
     DEFAULT_TTL,
     MAX_ENVELOPE_BYTES,
+    MAX_HELD_BYTES,
     MAX_TTL,
     MESSAGE_TYPES,
     OpenedEnvelope,
     forward,
     open_envelope,
+    reopen_held,
     seal,
 )
 from safeshare.envelope._profile import SignedClaims
@@ -118,6 +128,10 @@ MAX_RECORD_BYTES: Final = MAX_ENVELOPE_BYTES
 MAX_HANDLING_BYTES: Final = 64 * 1024
 #: An envelope file may end with one line break (as ``seal`` prints it).
 _MAX_ENVELOPE_FILE_BYTES: Final = MAX_ENVELOPE_BYTES + 2
+#: A held copy file (``open --hold``), which may end with one line break too.
+_MAX_HELD_FILE_BYTES: Final = MAX_HELD_BYTES + 2
+#: Permissions of a held copy: it holds the record in clear, as sensitive as the record.
+_HELD_MODE: Final = 0o600
 
 _TIME_HELP: Final = (
     "RFC 3339 time with a time zone, e.g. 2026-11-29T05:00:00Z (default: the current time); "
@@ -160,7 +174,7 @@ _message_type: Final = one_of(MESSAGE_TYPES, "a message type")
 
 
 def register(subparsers: Subparsers) -> None:
-    """Add the ``seal`` and ``open`` subcommands."""
+    """Add the ``seal``, ``open`` and ``forward`` subcommands."""
     p = subparsers.add_parser(
         "seal",
         help="seal a record for recipient agencies (sign, then encrypt)",
@@ -368,6 +382,16 @@ def register(subparsers: Subparsers) -> None:
     )
     f.add_argument("--pad", action="store_true", help="pad the forwarded envelope to a size bucket")
     p.add_argument(
+        "--hold",
+        metavar="FILE",
+        type=Path,
+        help=(
+            "after a successful open, write the held copy of the envelope here (mode 0600; it "
+            "holds the record in clear, for this agency's own use only), to forward it later "
+            "with 'safeshare forward FILE'"
+        ),
+    )
+    p.add_argument(
         "envelope", metavar="ENVELOPE", nargs="?", help="envelope file; '-' or no argument: stdin"
     )
     p.add_argument(
@@ -379,6 +403,7 @@ def register(subparsers: Subparsers) -> None:
         ),
     )
     p.set_defaults(handler=_open)
+    _register_forward(subparsers)
 
 
 def _add_claim_option(
@@ -717,6 +742,8 @@ def _check_forward_options(args: argparse.Namespace) -> None:
 
 def _open(args: argparse.Namespace) -> int:
     _check_forward_options(args)
+    if args.hold is not None:
+        refuse_overwrite([args.hold], force=False)
     if args.audit_db is None:
         _warn(
             "no --audit-db: this access (or its refusal) is not recorded in an audit log; "
@@ -744,6 +771,9 @@ def _open(args: argparse.Namespace) -> int:
             now=now,
             skew=timedelta(seconds=args.skew_seconds),
         )
+        if args.hold is not None:
+            # Only a verified, authorized and recorded open gets here.
+            fs.atomic_write(args.hold, opened.held().encode("ascii"), mode=_HELD_MODE)
         forwarded = None
         refused: SafeShareError | None = None
         if args.forward_to is not None and recorder is not None:
@@ -799,6 +829,8 @@ def _open(args: argparse.Namespace) -> int:
         )
         lines = describe_opened(opened, recorded=recorded)
         sys.stdout.write("".join(line + "\n" for line in lines))
+    if args.hold is not None:
+        say(f"Held copy written to {args.hold} (mode 0600: it holds the record in clear)")
     if forwarded is not None:
         say(
             f"Forwarded {', '.join(args.disclose)} to {args.forward_to} "
@@ -809,6 +841,155 @@ def _open(args: argparse.Namespace) -> int:
             f"opened, but the onward transfer to {args.forward_to} was refused: " + refused.message,
             hint=refused.hint,
         )
+    return 0
+
+
+# -- forward (a held copy) ------------------------------------------------------------
+
+
+def _register_forward(subparsers: Subparsers) -> None:
+    p = subparsers.add_parser(
+        "forward",
+        help="re-open a held copy ('open --hold') and forward part of its record",
+        description=(
+            "Re-open HELD_FILE (written by 'safeshare open --hold') as the agency of --key: "
+            "verify it again (the sender's signature against the trust registry, audience, "
+            "the key it was decrypted with, lifetime, every disclosure and the forwarding "
+            "chain; no replay check: the envelope was consumed when it was opened), check "
+            "--purpose and the acknowledgements, and record the re-open in --audit-db; then "
+            "forward the fields named with --disclose to --to, as the originator's conditions "
+            "allow (forbidden, listed agencies, or a consent grant in --consent-db), after a "
+            "transfer check of the target's safeguards. The forward (or its refusal) is "
+            "recorded too. The envelope goes to --out; on any failure nothing is written, one "
+            "error line goes to stderr and the exit code is 1."
+        ),
+    )
+    _add_common(p)
+    p.add_argument(
+        "held",
+        metavar="HELD_FILE",
+        type=Path,
+        help="the held copy written by 'safeshare open --hold' (mode 0600)",
+    )
+    p.add_argument(
+        "--to", metavar="ID", type=agency_id, required=True, help="the agency to forward to"
+    )
+    p.add_argument(
+        "--disclose",
+        metavar="FIELD",
+        action="append",
+        required=True,
+        help="a record field to pass on, e.g. full_name or last_known_address.city (repeat)",
+    )
+    p.add_argument(
+        "--out", metavar="FILE", type=Path, required=True, help="write the forwarded envelope here"
+    )
+    _add_purpose_option(
+        p, "the purpose the held copy is re-opened for, e.g. criminal_investigation"
+    )
+    p.add_argument(
+        "--actor",
+        metavar="ID",
+        required=True,
+        type=actor,
+        help="who forwards: the officer or system (recorded in the audit log)",
+    )
+    p.add_argument(
+        "--acknowledge",
+        metavar="TEXT",
+        action="append",
+        default=[],
+        type=_acknowledgement,
+        help="acknowledge a handling condition of the envelope, exactly as written (repeat)",
+    )
+    add_audit_log_options(
+        p,
+        recorded=(
+            "the re-open and the forward (or their refusal) are recorded there before the "
+            "envelope is written; required"
+        ),
+        network_note=(
+            ", e.g. safeshare.example; needed to create the log in a new --audit-db (an "
+            "existing log is opened under the origin it records)"
+        ),
+    )
+    p.add_argument(
+        "--consent-db",
+        metavar="LOCATION",
+        help=(
+            "the consent database ('safeshare consent add'): the originator's consent grant "
+            "for this onward transfer (and for a purpose other than the envelope's)"
+        ),
+    )
+    p.add_argument(
+        "--skew-seconds",
+        metavar="N",
+        type=int_between(0, 3600),
+        default=int(DEFAULT_SKEW.total_seconds()),
+        help=(
+            "tolerated clock difference with the sender in seconds (0-3600, default "
+            f"{int(DEFAULT_SKEW.total_seconds())})"
+        ),
+    )
+    p.add_argument("--pad", action="store_true", help="pad the forwarded envelope to a size bucket")
+    p.set_defaults(handler=_forward_held)
+
+
+def _forward_held(args: argparse.Namespace) -> int:
+    if args.audit_db is None:
+        raise UsageError(
+            "re-opening a held copy and forwarding it must be recorded: give --audit-db",
+            hint="the agency's audit log database, as for 'safeshare open --audit-db'",
+        )
+    refuse_overwrite([args.out], force=False)
+    data = fs.read_bytes(args.held, what="held copy", max_bytes=_MAX_HELD_FILE_BYTES)
+    data = data.removesuffix(b"\n").removesuffix(b"\r")
+    now = resolve_now(args.now)
+    registry = load_registry(args, now)
+    holder = load_keyset(args)
+    with contextlib.ExitStack() as stack:
+        log = open_agency_audit_log(
+            stack.enter_context(open_store(args.audit_db)), holder.agency, args.audit_network
+        )
+        recorder = _IndexRecorder(log)
+        consents = None
+        if args.consent_db is not None:
+            consents = ConsentStore(stack.enter_context(open_store(args.consent_db)))
+        opened = reopen_held(
+            data,
+            recipient=holder,
+            registry=registry,
+            purpose=args.purpose,
+            actor=args.actor,
+            recorder=recorder,
+            consents=consents,
+            acknowledged=args.acknowledge,
+            now=now,
+            skew=timedelta(seconds=args.skew_seconds),
+        )
+        reopened_at = recorder.index
+        forwarded = forward(
+            opened,
+            sender=holder,
+            to=args.to,
+            registry=registry,
+            disclose=args.disclose,
+            actor=args.actor,
+            recorder=recorder,
+            consents=consents,
+            now=now,
+            pad=args.pad,
+        )
+        fs.atomic_write(args.out, forwarded)
+        origin, forward_at = log.origin, recorder.index
+    say(
+        f"Forwarded {', '.join(args.disclose)} of envelope {opened.jti} from {opened.issuer} "
+        f"to {args.to} ({len(forwarded)} bytes), written to {args.out}"
+    )
+    say(
+        f"  recorded in the audit log {origin}: re-open (entry {reopened_at}), "
+        f"forward (entry {forward_at})"
+    )
     return 0
 
 

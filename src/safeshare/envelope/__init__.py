@@ -5,7 +5,8 @@ The wire format is a strict profile of JWE (RFC 7516) around an SD-JWT
 """
 
 from safeshare.envelope._forward import ForwardingHop, forward
-from safeshare.envelope._open import OpenedEnvelope, open_envelope
+from safeshare.envelope._held import HELD_FORMAT, MAX_HELD_BYTES
+from safeshare.envelope._open import OpenedEnvelope, open_envelope, reopen_held
 from safeshare.envelope._profile import (
     DEFAULT_SKEW,
     DEFAULT_TTL,
@@ -24,7 +25,9 @@ __all__ = [
     "DEFAULT_SKEW",
     "DEFAULT_TTL",
     "ENVELOPE_TYP",
+    "HELD_FORMAT",
     "MAX_ENVELOPE_BYTES",
+    "MAX_HELD_BYTES",
     "MAX_HOPS",
     "MAX_RECIPIENTS",
     "MAX_TTL",
@@ -35,5 +38,6 @@ __all__ = [
     "OpenedEnvelope",
     "forward",
     "open_envelope",
+    "reopen_held",
     "seal",
 ]

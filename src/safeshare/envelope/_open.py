@@ -12,6 +12,10 @@ version, type, times); 10. verify the disclosures (RFC 9901 section 7.1);
 record (``iss``, ``jti``) in the replay cache, atomically; 13. record the
 access (audit entry ``open``) and return an immutable result.
 
+:func:`reopen_held` re-runs steps 5 to 11 on a held copy
+(:meth:`OpenedEnvelope.held`), skips step 12 and records the access (step 13);
+both functions share :func:`_verify_token`, so they verify alike.
+
 Step 10 runs before step 12 on purpose: a co-recipient who tampers with the
 disclosures and re-encrypts the token to us must not be able to "use up" the
 ``jti`` of the genuine envelope (see ``docs/adr/0002-envelope-processing.md``).
@@ -37,6 +41,7 @@ from safeshare._jose import jwe, jws, sdjwt
 from safeshare.audit.entry import MAX_REASON_LENGTH, AuditEntry
 from safeshare.audit.recorder import AccessRecorder, AuditLogRecorder
 from safeshare.envelope._forward import ForwardingHop, verify_chain
+from safeshare.envelope._held import encode_held, parse_held
 from safeshare.envelope._profile import (
     DEFAULT_SKEW,
     ENVELOPE_TYP,
@@ -117,6 +122,24 @@ class OpenedEnvelope:
         )
         _, parsed = sdjwt.reveal(payload, received)
         return issuer_jwt, payload, tuple(parsed)
+
+    def held(self) -> str:
+        """The held copy of this envelope (format ``safeshare-held/v1``), to forward it later.
+
+        The decrypted SD-JWT exactly as received (the Issuer-signed JWT, the
+        disclosures and, for a forwarded envelope, the last hop's Key Binding
+        JWT) with :attr:`recipient` and :attr:`recipient_kid`, as one JSON
+        object (:mod:`safeshare.envelope._held`); :func:`reopen_held` verifies
+        it again and returns an equal :class:`OpenedEnvelope`. It holds the
+        record in clear: it is as sensitive as the record, for the holder's
+        own use only (never send it; store it readable by the holder alone).
+        """
+        kb_jwt = self.provenance[-1].token if self.provenance else ""
+        return encode_held(
+            recipient=self.recipient,
+            recipient_kid=self.recipient_kid,
+            token=self.presentation + kb_jwt,
+        )
 
     @property
     def forwarded_by(self) -> str | None:
@@ -216,6 +239,9 @@ def open_envelope(
     :class:`~safeshare.audit.recorder.AuditLogRecorder` (durable on return);
     ``None`` is only for callers that record the access elsewhere
     themselves (benchmarks, conformance harnesses).
+
+    To forward the data later (after a restart), keep
+    :meth:`OpenedEnvelope.held` and re-open it with :func:`reopen_held`.
     """
     access = enforce.open_request(
         purpose=purpose,
@@ -225,9 +251,7 @@ def open_envelope(
         consents=consents,
         acknowledged=acknowledged,
     )
-    now = resolve_now(now)
-    if skew < timedelta(0) or skew > timedelta(hours=1):
-        raise UsageError("skew must be between 0 and 1 hour")
+    now = _check_time(now, skew)
     raw = envelope.encode("utf-8", "surrogatepass") if isinstance(envelope, str) else envelope
     if not isinstance(raw, bytes):
         raise UsageError("an envelope is bytes or str")
@@ -243,6 +267,152 @@ def open_envelope(
         token = plaintext.decode("ascii")
     except UnicodeDecodeError:
         raise MalformedInputError("the decrypted content is not an SD-JWT") from None
+    verified = _verify_token(
+        token,
+        recipient=recipient.agency,
+        recipient_kid=dkey.kid,
+        registry=registry,
+        access=access,
+        now=now,
+        skew=skew,
+    )
+    opened, authorized = verified.opened, verified.authorized
+    replay_key, keep_until = verified.replay_key, verified.keep_until
+    if isinstance(recorder, AuditLogRecorder) and recorder.log.store is replay.store:
+        # One transaction (one commit, group-committed across concurrent opens):
+        # the jti is consumed if and only if the open is recorded.
+        def consume(cur: Cursor) -> None:
+            replay.check_and_record_in(
+                cur, *replay_key, opened.digest, keep_until=keep_until, now=now
+            )
+
+        recorder.record_with(authorized.entry(), before=consume)
+        return opened
+    replay.check_and_record(*replay_key, opened.digest, keep_until=keep_until, now=now)
+    authorized.record()  # durable (AuditLogRecorder) before the data is released
+    return opened
+
+
+def reopen_held(
+    held: str | bytes,
+    *,
+    recipient: AgencyKeySet,
+    registry: TrustRegistry,
+    purpose: str,
+    actor: str,
+    recorder: AccessRecorder,
+    vocabulary: Vocabulary | None = None,
+    consents: ConsentStore | None = None,
+    acknowledged: Collection[str] = (),
+    now: datetime | None = None,
+    skew: timedelta = DEFAULT_SKEW,
+) -> OpenedEnvelope:
+    """Verify a held copy (:meth:`OpenedEnvelope.held`) again; return the opened envelope.
+
+    Runs every check of :func:`open_envelope` that does not need the JWE
+    (``specs/safeshare-v1.md`` section 7.4), with the same code: the held
+    copy is parsed strictly (:mod:`safeshare.envelope._held`); it must name
+    *recipient*'s agency and one of *recipient*'s decryption key ids (the
+    key the envelope was decrypted with, otherwise
+    :class:`~safeshare.errors.VerificationError`); then the SD-JWT is split,
+    the signed claims parsed, the signer's key resolved in *registry* at
+    ``iat``, the signature, claims (audience, the stored key id in
+    ``sealed_to``, times at *now*), disclosures and forwarding chain
+    verified, and purpose and acknowledgements enforced (a refusal is
+    recorded as a denial, as for an open). There is no replay check: the
+    envelope was consumed when it was first opened, and the held copy is the
+    holder's own. The re-open is recorded through *recorder* (required: an
+    ``open`` entry whose reason says that a held copy was re-opened) before
+    the result is returned. A held copy re-opens only within the lifetime of
+    the envelope it came from (``expired`` after it).
+    """
+    access = enforce.open_request(
+        purpose=purpose,
+        actor=actor,
+        recorder=recorder,
+        vocabulary=vocabulary,
+        consents=consents,
+        acknowledged=acknowledged,
+    )
+    if recorder is None:
+        raise UsageError("re-opening a held copy must be recorded: pass recorder=")
+    now = _check_time(now, skew)
+    if not isinstance(recipient, AgencyKeySet):
+        raise UsageError("recipient must be the holder's AgencyKeySet")
+    copy = parse_held(held)
+    if copy.recipient != recipient.agency:
+        raise VerificationError(
+            f"this held copy was opened by {copy.recipient}; {recipient.agency} cannot re-open it"
+        )
+    if copy.recipient_kid not in {key.kid for key in recipient.decryption_keys}:
+        raise VerificationError(
+            f"the held copy was decrypted with key {copy.recipient_kid}, which is not one of "
+            f"the decryption keys of {recipient.agency}",
+            hint="re-open it with the key set that opened the envelope (keep retired keys)",
+        )
+    verified = _verify_token(
+        copy.token,
+        recipient=recipient.agency,
+        recipient_kid=copy.recipient_kid,
+        registry=registry,
+        access=access,
+        now=now,
+        skew=skew,
+    )
+    recorder.record(_reopen_entry(verified.authorized.entry()))
+    return verified.opened
+
+
+def _check_time(now: datetime | None, skew: timedelta) -> datetime:
+    resolved = resolve_now(now)
+    if skew < timedelta(0) or skew > timedelta(hours=1):
+        raise UsageError("skew must be between 0 and 1 hour")
+    return resolved
+
+
+def _reopen_entry(entry: AuditEntry) -> AuditEntry:
+    """The ``open`` entry of a re-opened held copy (a forwarded one's too: nothing is received)."""
+    return AuditEntry(
+        action="open",
+        time=entry.time,
+        actor=entry.actor,
+        agency=entry.agency,
+        counterparty=entry.counterparty,
+        jti=entry.jti,
+        envelope_digest=entry.envelope_digest,
+        purpose=entry.purpose,
+        outcome=entry.outcome,
+        reason=_clip_reason("re-opened a held copy (no replay check): " + (entry.reason or "")),
+        subjects=entry.subjects,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A token that passed steps 5 to 11: the result, the open to record, the replay key."""
+
+    opened: OpenedEnvelope
+    authorized: enforce.AuthorizedOpen
+    replay_key: tuple[str, str]
+    keep_until: datetime
+
+
+def _verify_token(
+    token: str,
+    *,
+    recipient: str,
+    recipient_kid: str,
+    registry: TrustRegistry,
+    access: enforce.OpenRequest,
+    now: datetime,
+    skew: timedelta,
+) -> _Verified:
+    """Steps 5 to 11 of section 6.2 (and 7.3) on the decrypted SD-JWT *token*.
+
+    *recipient* is our agency and *recipient_kid* the id of our key the token
+    was decrypted with (for a held copy: the id it records). Shared by
+    :func:`open_envelope` and :func:`reopen_held`, so both verify alike.
+    """
     issuer_jwt, disclosures, kb_jwt = sdjwt.split(token)
     parts = issuer_jwt.split(".")
     if len(parts) != 3:
@@ -299,9 +469,9 @@ def open_envelope(
     if kb_jwt is None:
         # A direct envelope: addressed and sealed to us, within its lifetime. (A
         # forwarded one: the last hop must be; see verify_chain below.)
-        if recipient.agency not in claims.aud:
-            raise VerificationError(f"this envelope is not addressed to {recipient.agency}")
-        if dkey.kid not in claims.sealed_to:
+        if recipient not in claims.aud:
+            raise VerificationError(f"this envelope is not addressed to {recipient}")
+        if recipient_kid not in claims.sealed_to:
             raise VerificationError(
                 "the sender did not seal this envelope to our key: it was re-encrypted by "
                 "someone else (surreptitious forwarding)"
@@ -339,8 +509,8 @@ def open_envelope(
                 digest=digest,
                 handling=handling,
                 registry=registry,
-                recipient=recipient.agency,
-                recipient_kid=dkey.kid,
+                recipient=recipient,
+                recipient_kid=recipient_kid,
                 now=now,
                 skew=skew,
             )
@@ -348,7 +518,7 @@ def open_envelope(
             # Every signature of the chain up to the refused hop verified: an authentic
             # but unauthorised onward transfer, recorded as a denial (spec section 7.3).
             _record_chain_refusal(
-                access, exc, claims=claims, digest=digest, recipient=recipient.agency, now=now
+                access, exc, claims=claims, digest=digest, recipient=recipient, now=now
             )
             raise
         last = provenance[-1]
@@ -360,7 +530,7 @@ def open_envelope(
     authorized = enforce.enforce_open(
         access,
         issuer=claims.iss,
-        recipient=recipient.agency,
+        recipient=recipient,
         jti=claims.jti,
         envelope_digest=digest,
         envelope_purpose=claims.purpose,
@@ -372,8 +542,8 @@ def open_envelope(
     opened = OpenedEnvelope(
         issuer=claims.iss,
         audience=tuple(claims.aud),
-        recipient=recipient.agency,
-        recipient_kid=dkey.kid,
+        recipient=recipient,
+        recipient_kid=recipient_kid,
         issued_at=issued_at,
         expires_at=expires_at,
         jti=claims.jti,
@@ -395,18 +565,7 @@ def open_envelope(
         presentation=presentation,
         _held=(payload, tuple(presented)),
     )
-    keep_until = valid_until + skew
-    if isinstance(recorder, AuditLogRecorder) and recorder.log.store is replay.store:
-        # One transaction (one commit, group-committed across concurrent opens):
-        # the jti is consumed if and only if the open is recorded.
-        def consume(cur: Cursor) -> None:
-            replay.check_and_record_in(cur, *replay_key, digest, keep_until=keep_until, now=now)
-
-        recorder.record_with(authorized.entry(), before=consume)
-        return opened
-    replay.check_and_record(*replay_key, digest, keep_until=keep_until, now=now)
-    authorized.record()  # durable (AuditLogRecorder) before the data is released
-    return opened
+    return _Verified(opened, authorized, replay_key, valid_until + skew)
 
 
 def _record_chain_refusal(
