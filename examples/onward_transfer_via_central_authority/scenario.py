@@ -1,4 +1,4 @@
-"""Minimization, onward transfer through a central authority, re-identification, access.
+"""Minimization, domestic onward transfer via a central authority, re-identification, access.
 
 XA-NPOL (National Police of Arcadia, the originator) sends a person-of-interest
 record to XB-PROS (Office of the Public Prosecutor of Borduria, the central
@@ -6,14 +6,18 @@ authority) so that the suspect can be located. The record is minimized by
 the disclosure plan of its schema for that purpose: criminal record, health
 and ethnic origin never leave XA-NPOL, the passport number travels as a
 pseudonym and the date of birth as a year. XB-PROS may pass part of it on to
-XC-CUST (Carpanian Customs Service, the operational unit that watches the
-border) only with XA-NPOL's prior authorisation: refused without it, allowed
-with it for the name and the last known city only. XC-CUST verifies the whole
-chain and refuses a copy to which a field was added after XB-PROS signed.
-Only XA-NPOL resolves the passport pseudonym, for the agency it issued it to,
-in its case, for an allowed purpose, and records it. Finally XA-NPOL's data
-protection officer answers the person's access request through the blind
-index, and no store holds the identifiers in clear. See README.md.
+XB-CYBER (Cybercrime Unit, National Police of Borduria, a domestic unit that
+the registry authority registers for the scenario) only under XA-NPOL's
+conditions (Second Additional Protocol Art. 14(9)), and those require XA-NPOL's
+prior authorisation: refused without it, allowed with it for the name and the
+last known city only. The grant names XB-CYBER, so passing the data to
+XC-CUST (Carpanian Customs Service), in another State (Art. 14(10)), is still
+refused. XB-CYBER verifies the whole chain and refuses a copy to which a
+field was added after XB-PROS signed. Only XA-NPOL resolves the passport
+pseudonym, for the agency it issued it to, in its case, for an allowed
+purpose, and records it. Finally XA-NPOL's data protection officer answers
+the person's access request through the blind index, and no store holds the
+identifiers in clear. See README.md.
 
 Run: ``python examples/onward_transfer_via_central_authority/scenario.py``.
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
@@ -60,17 +65,27 @@ from safeshare.privacy.pseudonyms import PseudonymVault, is_pseudonym
 from safeshare.privacy.schemas import PersonOfInterest
 from safeshare.purpose.conditions import HandlingConditions, Retention
 from safeshare.purpose.consent import ConsentStore, issue_grant, record_grant_issued, verify_grant
+from safeshare.purpose.transfer import check_transfer
+from safeshare.registry import Agency, TrustRegistry
 from safeshare.storage import ReplayCache, open_store
 
 NETWORK: Final = "examples.safeshare.example"
 XA: Final = "XA-NPOL"
 XB: Final = "XB-PROS"
+#: The domestic unit: in Borduria, like XB-PROS. Not in the shared test network
+#: (_testnet.AGENCIES, which the test vectors use): the scenario registers it.
+XCY: Final = "XB-CYBER"
+CYBER_NAME: Final = "Cybercrime Unit, National Police of Borduria"
+#: An authority of another State (Carpania): the contrast of Art. 14(10). It is in the
+#: registry but receives nothing.
 XC: Final = "XC-CUST"
-AGENCIES: Final = (XA, XB, XC)
+#: The agencies of the test network, and the parties that keep stores.
+NETWORK_AGENCIES: Final = (XA, XB, XC)
+PARTIES: Final = (XA, XB, XCY)
 ACTORS: Final = {
     XA: "XA-NPOL fugitive search unit, officer 0815",
     XB: "XB-PROS central authority, prosecutor 4711",
-    XC: "XC-CUST border intelligence desk, officer 2207",
+    XCY: "XB-CYBER online investigations desk, officer 3318",
 }
 DPO: Final = "XA-NPOL data protection officer"
 PURPOSE: Final = "locate_suspect"
@@ -79,9 +94,10 @@ LEGAL_BASIS: Final = "UNTOC.Art27"
 CASE: Final = "XA-2026-000417"
 #: Onward transfer only with XA-NPOL's prior authorisation (the default), kept 30 days.
 HANDLING: Final = HandlingConditions(tlp="AMBER", retention=Retention(max_days=30))
-#: What XB-PROS may pass on to XC-CUST: enough to recognise the person at the border.
+#: What XB-PROS may pass on to XB-CYBER: enough to match the person to the online
+#: accounts and devices the unit traces.
 SUBSET: Final = ("full_name", "last_known_address.city")
-GRANT_CONDITION: Final = "XC-CUST receives the name and the last known city only"
+GRANT_CONDITION: Final = "XB-CYBER receives the name and the last known city only"
 
 PASSPORT: Final = "PA4471902"
 RECORD: Final[dict[str, Any]] = {
@@ -149,7 +165,7 @@ def _disclosure_named(presentation: str, name: str) -> str:
 
 
 def _add_disclosure_after_binding(
-    envelope: bytes, extra: str, recipient: AgencyKeySet, net: _testnet.TestNetwork
+    envelope: bytes, extra: str, recipient: AgencyKeySet, registry: TrustRegistry, now: datetime
 ) -> bytes:
     """*envelope* with the disclosure *extra* inserted before its key binding, re-sealed.
 
@@ -165,9 +181,30 @@ def _add_disclosure_after_binding(
     token, _ = jwe.decrypt(parsed, recipient.decryption_keys)
     head, _, kb_jwt = token.decode("ascii").rpartition("~")
     tampered = f"{head}~{extra}~{kb_jwt}".encode("ascii")
-    key = net.registry.encryption_key(recipient.agency, at=net.now)
+    key = registry.encryption_key(recipient.agency, at=now)
     sealed = jwe.encrypt(tampered, [key], typ=ENVELOPE_TYP, cty=SD_JWT_TYP)
     return json.dumps(sealed, separators=(",", ":")).encode("ascii")
+
+
+def _domestic_unit(keys: AgencyKeySet, now: datetime) -> Agency:
+    """XB-CYBER's registry entry: a Bordurian authority, registered (keys valid) from *now*.
+
+    Its declared safeguards meet XA-NPOL's conditions (the transfer check): it keeps data
+    at most 30 days (the conditions' retention), passes nothing on (``never``), takes no
+    solely automated decisions, notifies breaches and accepts the network's instruments,
+    under the Bordurian data protection authority.
+    """
+    _, jurisdiction, oversight = _testnet.AGENCIES[XB]
+    entry = _testnet.agency_entry(
+        keys,
+        not_before=now,
+        max_retention_days=HANDLING.retention.max_days,
+        onward_transfer="never",
+        safeguards={"oversight_body": oversight},
+    )
+    return Agency.model_validate(
+        entry.model_dump() | {"name": CYBER_NAME, "jurisdiction": jurisdiction}
+    )
 
 
 def _files(workdir: Path) -> Iterator[Path]:
@@ -180,27 +217,80 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
     # The central authority declares that it passes data on only with the
     # originator's prior authorisation (the test network's default is "never").
     net = _testnet.build(
-        now, agencies=AGENCIES, safeguards={XB: {"onward_transfer": "with_prior_authorisation"}}
+        now,
+        agencies=NETWORK_AGENCIES,
+        safeguards={XB: {"onward_transfer": "with_prior_authorisation"}},
     )
-    keys = net.keysets
     logs = {
         agency: AuditLog(
             stack.enter_context(open_store(workdir / f"{agency}.audit.db")),
             origin=agency_log_origin(agency, network=NETWORK),
         )
-        for agency in AGENCIES
+        for agency in PARTIES
     }
     recorders = {agency: AuditLogRecorder(log) for agency, log in logs.items()}
     replay = {
         agency: ReplayCache(stack.enter_context(open_store(workdir / f"{agency}.replay.db")))
-        for agency in AGENCIES
+        for agency in PARTIES
     }
     vault = PseudonymVault(stack.enter_context(open_store(workdir / f"{XA}.vault.db")))
     consents = ConsentStore(stack.enter_context(open_store(workdir / f"{XB}.consent.db")))
     t.say(f"Parties: {XA} ({_testnet.AGENCIES[XA][0]}), the originator;")
     t.say(f"         {XB} ({_testnet.AGENCIES[XB][0]}), the central authority;")
-    t.say(f"         {XC} ({_testnet.AGENCIES[XC][0]}), the operational unit at the border.")
+    t.say(f"         {XCY} ({CYBER_NAME}), the domestic unit in Borduria;")
+    t.say(f"         {XC} ({_testnet.AGENCIES[XC][0]}), an authority of another State.")
     t.say(f"Time of the scenario: {now.isoformat()}; every agency and person is fictional.")
+
+    # -- registration of the domestic unit (before step 1) ---------------------------------
+    t.say()
+    t.say(f"Before the transfer, the registry authority adds {XCY} to the trust registry")
+    t.say(f"(serial {net.document.serial} lists {', '.join(NETWORK_AGENCIES)}): its public keys,")
+    t.say("valid from today, and the safeguards it declares. Every party verifies the new")
+    t.say("signed version against the pinned authority key and uses it from then on.")
+    cyber_keys = _testnet.keyset(XCY)
+    cyber_entry = _domestic_unit(cyber_keys, now)
+    declared = cyber_entry.safeguards
+    t.say(
+        f"  {XCY} ({cyber_entry.jurisdiction}) declares: data kept at most "
+        f"{declared.max_retention_days} days; onward transfer: {declared.onward_transfer}; "
+        + ("no solely automated decisions; " if declared.no_solely_automated_decisions else "")
+        + f"breach notification within {declared.breach_notification_hours} h; "
+        f"oversight: {declared.oversight_body}"
+    )
+    resigned = t.accept(
+        f"the registry authority signs the next version with {XCY}",
+        lambda: net.resign(net.document.with_agency(cyber_entry)),
+    )
+    if resigned is None:
+        return t.failures
+    # resign() keeps the network's key sets: add the new unit's (the registry holds only
+    # its public keys).
+    net = dataclasses.replace(resigned, keysets={**resigned.keysets, XCY: cyber_keys})
+    keys = net.keysets
+    signed, authority = net.signed, net.authority.public
+    registries = t.accept(
+        f"{', '.join(PARTIES)} each verify serial {net.document.serial} and load it",
+        lambda: {
+            agency: TrustRegistry.from_signed(signed, authority, now=now) for agency in PARTIES
+        },
+    )
+    if registries is None:
+        return t.failures
+    t.check(
+        all(
+            r.serial == net.document.serial == 2
+            and r.agency(XCY).country == r.agency(XB).country == "XB"
+            for r in registries.values()
+        ),
+        f"every party's registry (serial 2) lists {XCY} in Borduria (XB), {XB}'s own country",
+    )
+    mismatches = check_transfer(registries[XB], [XCY], HANDLING, now=now, legal_basis=LEGAL_BASIS)
+    for mismatch in mismatches:
+        t.say(f"    {mismatch}")
+    t.check(
+        not mismatches,
+        f"{XCY}'s declared safeguards meet XA-NPOL's conditions (transfer check: no mismatch)",
+    )
 
     def last(agency: str) -> AuditEntry:
         return logs[agency].entry(logs[agency].size() - 1)
@@ -217,7 +307,7 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
         return open_envelope(
             envelope,
             recipient=keys[agency],
-            registry=net.registry,
+            registry=registries[agency],
             replay=replay[agency],
             purpose=purpose,
             actor=ACTORS[agency],
@@ -236,7 +326,7 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
                 **message.seal_arguments(),
                 sender=keys[sender],
                 to=[to],
-                registry=net.registry,
+                registry=registries[sender],
                 recorder=recorders[sender],
                 actor=ACTORS[sender],
                 now=now,
@@ -270,7 +360,7 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
             schema=PersonOfInterest,
             sender=keys[XA],
             to=[XB],
-            registry=net.registry,
+            registry=registries[XA],
             purpose="prevent_imminent_threat",
             legal_basis=LEGAL_BASIS,
             case_ref=CASE,
@@ -294,7 +384,7 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
             vault=vault,
             sender=keys[XA],
             to=[XB],
-            registry=net.registry,
+            registry=registries[XA],
             purpose=PURPOSE,
             legal_basis=LEGAL_BASIS,
             case_ref=CASE,
@@ -340,17 +430,19 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
     t.check(record.get("date_of_birth") == "1988", "the date of birth arrived as the year 1988")
 
     # -- 4 ---------------------------------------------------------------------------------
-    t.step("XB-PROS tries to forward to XC-CUST without XA-NPOL's consent")
-    t.say("  Safeguard: onward transfer only with the prior authorisation of the transferring")
-    t.say("  authority (Second Additional Protocol Art. 14(9)-(10); UNTOC Art. 18(19)); the")
-    t.say("  conditions XA-NPOL signed say onward_transfer: with_prior_authorisation.")
+    t.step("XB-PROS tries to pass it on to XB-CYBER, in Borduria, without XA-NPOL's consent")
+    t.say("  Safeguard: onward sharing within a Party (Second Additional Protocol Art. 14(9)):")
+    t.say("  another Bordurian authority that receives the data must process it as Art. 14")
+    t.say("  requires, so only under the conditions of the transferring authority (and the")
+    t.say("  speciality rule, UNTOC Art. 18(19)). The conditions XA-NPOL signed say")
+    t.say("  onward_transfer: with_prior_authorisation: even this domestic hop needs its consent.")
 
-    def forward_to_xc() -> bytes:
+    def forward_to(target: str) -> bytes:
         return forward(
             at_xb,
             sender=keys[XB],
-            to=XC,
-            registry=net.registry,
+            to=target,
+            registry=registries[XB],
             disclose=list(SUBSET),
             actor=ACTORS[XB],
             recorder=recorders[XB],
@@ -358,26 +450,26 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
             now=now,
         )
 
-    t.refuse(f"{XB} forwards the name and last known city to {XC}", forward_to_xc)
+    t.refuse(f"{XB} forwards the name and last known city to {XCY}", lambda: forward_to(XCY))
     t.say(f"  {show(XB)}")
     denied = last(XB)
     t.check(
-        denied.action == "deny" and denied.counterparty == XC,
+        denied.action == "deny" and denied.counterparty == XCY,
         "the refused onward transfer is recorded as a denial in XB-PROS's audit log",
     )
 
     # -- 5 ---------------------------------------------------------------------------------
-    t.step("XA-NPOL authorises the onward transfer to XC-CUST; XB-PROS records the grant")
+    t.step("XA-NPOL authorises the onward transfer to XB-CYBER; XB-PROS records the grant")
     t.say("  XA-NPOL finds the envelope in its own audit log (the seal entry names its jti and")
     t.say("  digest) and signs a consent grant bound to that envelope, to XB-PROS as the holder")
-    t.say("  and to XC-CUST as the only onward recipient.")
+    t.say("  and to XB-CYBER as the only onward recipient.")
     token = issue_grant(
         originator=keys[XA],
         holder=XB,
         envelope_jti=str(sealed.jti),
         envelope_digest=str(sealed.envelope_digest),
         scope="onward_transfer",
-        onward_recipient=XC,
+        onward_recipient=XCY,
         conditions=[GRANT_CONDITION],
         valid_for=timedelta(days=7),
         now=now,
@@ -386,7 +478,7 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
         f"{XA} records the grant it hands out",
         lambda: record_grant_issued(
             recorders[XA],
-            verify_grant(token, registry=net.registry, now=now),
+            verify_grant(token, registry=registries[XA], now=now),
             actor=ACTORS[XA],
             now=now,
         ),
@@ -396,7 +488,7 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
     grant = t.accept(
         f"{XB} verifies and records {XA}'s signed consent grant",
         lambda: consents.add(
-            token, registry=net.registry, now=now, recorder=recorders[XB], actor=ACTORS[XB]
+            token, registry=registries[XB], now=now, recorder=recorders[XB], actor=ACTORS[XB]
         ),
     )
     if grant is None:
@@ -404,58 +496,70 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
     t.say(f"  grant {grant.grant_id}: {grant.describe()}; condition: {grant.conditions[0]}")
 
     # -- 6 ---------------------------------------------------------------------------------
-    t.step("XB-PROS forwards the name and the last known city, and nothing else")
+    t.step("XB-PROS forwards the name and the last known city to XB-CYBER, and nothing else")
     t.say("  The forward is an SD-JWT presentation of XA-NPOL's signed token with only those")
     t.say("  disclosures, and a key-binding JWT signed with the key XA-NPOL bound to XB-PROS")
     t.say("  (RFC 9901), carrying the consent grant; the rest stays undisclosed digests.")
-    forwarded = t.accept(f"{XB} forwards {', '.join(SUBSET)} to {XC}", forward_to_xc)
+    forwarded = t.accept(f"{XB} forwards {', '.join(SUBSET)} to {XCY}", lambda: forward_to(XCY))
     if forwarded is None:
         return t.failures
     t.say(f"  {show(XB)}")
     t.check(last(XB).action == "forward", "the onward transfer is recorded before it leaves")
+    t.say(f"  The grant names {XCY} only. Passing the same data to {XC}, in Carpania, would be")
+    t.say("  a transfer to another State, which Second Additional Protocol Art. 14(10) allows")
+    t.say("  only with XA-NPOL's prior authorisation of that transfer; there is none:")
+    t.refuse(
+        f"{XB} forwards the name and last known city to {XC} under the grant for {XCY}",
+        lambda: forward_to(XC),
+    )
+    abroad = last(XB)
+    t.check(
+        abroad.action == "deny" and abroad.counterparty == XC,
+        "the refused transfer abroad is recorded as a denial in XB-PROS's audit log",
+    )
 
     # -- 7 ---------------------------------------------------------------------------------
-    t.step("XC-CUST verifies the whole chain and sees only the subset")
-    t.say("  XC-CUST checks XA-NPOL's signature, XB-PROS's key binding (the bound key, the")
+    t.step("XB-CYBER verifies the whole chain and sees only the subset")
+    t.say("  XB-CYBER checks XA-NPOL's signature, XB-PROS's key binding (the bound key, the")
     t.say("  audience, the disclosures it covers) and XA-NPOL's consent for exactly this")
     t.say("  transfer, then opens for locate_suspect.")
-    at_xc = t.accept(
-        f"{XC} opens the forwarded envelope for {PURPOSE}", lambda: open_as(XC, forwarded)
+    at_cy = t.accept(
+        f"{XCY} opens the forwarded envelope for {PURPOSE}", lambda: open_as(XCY, forwarded)
     )
-    if at_xc is None:
+    if at_cy is None:
         return t.failures
-    t.say(f"  {show(XC)}")
-    received = at_xc.verified_claims()["record"]
+    t.say(f"  {show(XCY)}")
+    received = at_cy.verified_claims()["record"]
     t.say(f"    record: {json.dumps(received)}")
     t.check(
         received == {"full_name": "Mira Testova", "last_known_address": {"city": "Port Arcadia"}},
-        "XC-CUST sees the name and the city only",
+        "XB-CYBER sees the name and the city only",
     )
-    hops = [(h.forwarder, h.recipient, h.consent_id) for h in at_xc.provenance]
+    hops = [(h.forwarder, h.recipient, h.consent_id) for h in at_cy.provenance]
     t.say(
-        f"    provenance: originator {at_xc.issuer}, purpose {at_xc.purpose}, case "
-        f"{at_xc.case_ref}; hops {[(f, r) for f, r, _ in hops]}"
+        f"    provenance: originator {at_cy.issuer}, purpose {at_cy.purpose}, case "
+        f"{at_cy.case_ref}; hops {[(f, r) for f, r, _ in hops]}"
     )
     t.check(
-        at_xc.issuer == XA and hops == [(XB, XC, grant.grant_id)],
+        at_cy.issuer == XA and hops == [(XB, XCY, grant.grant_id)],
         f"the data comes from {XA} through {XB} under consent grant {grant.grant_id}",
     )
     t.check(
-        pseudonym not in _revealed_text(at_xc.presentation)
-        and "Harbour Lane" not in _revealed_text(at_xc.presentation),
-        "neither the passport pseudonym nor the street reached XC-CUST",
+        pseudonym not in _revealed_text(at_cy.presentation)
+        and "Harbour Lane" not in _revealed_text(at_cy.presentation),
+        "neither the passport pseudonym nor the street reached XB-CYBER",
     )
 
     # -- 8 ---------------------------------------------------------------------------------
-    t.step("XC-CUST refuses a forward to which a field was added after the key binding")
+    t.step("XB-CYBER refuses a forward to which a field was added after the key binding")
     t.say("  A compromised gateway at XB-PROS appends the street's disclosure (which XB-PROS")
     t.say("  holds, signed by XA-NPOL) after XB-PROS signed the key binding. The key binding")
     t.say("  covers the exact disclosures sent (sd_hash, RFC 9901), so the copy is refused.")
     street = _disclosure_named(at_xb.presentation, "street")
-    tampered = _add_disclosure_after_binding(forwarded, street, keys[XC], net)
+    tampered = _add_disclosure_after_binding(forwarded, street, keys[XCY], registries[XB], now)
     error = t.refuse(
-        f"{XC} opens the forwarded envelope with the street added",
-        lambda: open_as(XC, tampered),
+        f"{XCY} opens the forwarded envelope with the street added",
+        lambda: open_as(XCY, tampered),
         error=VerificationError,
     )
     t.check(
@@ -468,9 +572,9 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
     t.say("  Safeguard: pseudonyms are keyed per (originator, recipient, case); only the")
     t.say("  originator resolves one, for the agency it was issued to, in its case, for a")
     t.say("  purpose the envelope allows (speciality), recording each decision first.")
-    t.say(f"  {XC} needs the passport number to check travellers at the border. It holds no")
-    t.say(f"  pseudonym; suppose {XB} read it out to {XC} on the phone and {XC} asks {XA}")
-    t.say("  directly:")
+    t.say(f"  {XCY} needs the passport number to match the person to the accounts she opened")
+    t.say(f"  online. It holds no pseudonym; suppose {XB} read it out to {XCY} on the phone")
+    t.say(f"  and {XCY} asks {XA} directly:")
 
     def request_from(agency: str, opened: OpenedEnvelope) -> bytes | None:
         context = inherit(opened)
@@ -478,7 +582,10 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
             ReidentificationRequest,
             pseudonyms=(str(pseudonym),),
             requested_purpose=PURPOSE,
-            justification="The passport number is needed to recognise the person at the border.",
+            justification=(
+                "The passport number is needed to match the person to her accounts with "
+                "online services."
+            ),
         )
         return send(request, agency, XA, context)
 
@@ -494,14 +601,14 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
             now=now,
         )
 
-    from_xc = request_from(XC, at_xc)
-    if from_xc is None:
+    from_cy = request_from(XCY, at_cy)
+    if from_cy is None:
         return t.failures
-    opened_xc_request = t.accept(f"{XA} opens {XC}'s request", lambda: open_as(XA, from_xc))
-    if opened_xc_request is not None:
+    opened_cy_request = t.accept(f"{XA} opens {XCY}'s request", lambda: open_as(XA, from_cy))
+    if opened_cy_request is not None:
         t.refuse(
-            f"{XA} resolves the pseudonym for {XC}",
-            lambda: resolve(opened_xc_request.issuer, case_ref=opened_xc_request.case_ref),
+            f"{XA} resolves the pseudonym for {XCY}",
+            lambda: resolve(opened_cy_request.issuer, case_ref=opened_cy_request.case_ref),
         )
         t.say(f"  {show(XA)}")
         t.check(last(XA).outcome == "denied", "the refusal is recorded as denied")
@@ -515,7 +622,7 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
         f"{XA} resolves it for {XB} for intelligence_analysis",
         lambda: resolve(XB, purpose="intelligence_analysis"),
     )
-    t.say(f"  So {XB}, to which the pseudonym was issued, asks {XA} on {XC}'s behalf:")
+    t.say(f"  So {XB}, to which the pseudonym was issued, asks {XA} on {XCY}'s behalf:")
     from_xb = request_from(XB, at_xb)
     if from_xb is None:
         return t.failures
@@ -560,7 +667,8 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
         if opened_answer is not None:
             t.check(
                 opened_answer.record["records"][0]["passport_number"] == PASSPORT,
-                f"{XB} has the passport number; passing it to {XC} is another onward transfer",
+                f"{XB} has the passport number; passing it to {XCY} is another onward "
+                "transfer, needing another grant",
             )
 
     # -- 10 --------------------------------------------------------------------------------
@@ -655,8 +763,8 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
             "subject_lookup",
             "subject_lookup",
         ],
-        XB: ["open", "deny", "consent_grant", "forward", "seal", "open"],
-        XC: ["receive_forward", "seal"],
+        XB: ["open", "deny", "consent_grant", "forward", "deny", "seal", "open"],
+        XCY: ["receive_forward", "seal"],
     }
     for agency, log in logs.items():
         actions = [entry.action for _, entry in log.entries()]

@@ -94,21 +94,30 @@ SCENARIOS: list[tuple[str, list[str]]] = [
     (
         "onward_transfer_via_central_authority",
         [
+            "ok: every party's registry (serial 2) lists XB-CYBER in Borduria (XB), XB-PROS's "
+            "own country",
+            "ok: XB-CYBER's declared safeguards meet XA-NPOL's conditions (transfer check: no "
+            "mismatch)",
             "ok: criminal record, health and ethnic origin are withheld: criminal_record_summary, "
             "ethnic_origin_notes, health_notes",
             "refused as expected: UsageError: for purpose 'prevent_imminent_threat' the "
             "PersonOfInterest plan discloses data of special categories (health)",
             "ok: no withheld field, name or value is in what XB-PROS decrypted",
             "ok: the date of birth arrived as the year 1988",
+            "Safeguard: onward sharing within a Party (Second Additional Protocol Art. 14(9))",
             "refused as expected: PolicyError: onward transfer of the data of envelope",
+            "from XA-NPOL to XB-CYBER refused: consent missing",
             "ok: the refused onward transfer is recorded as a denial in XB-PROS's audit log",
-            "accepted: XB-PROS forwards full_name, last_known_address.city to XC-CUST",
-            "ok: XC-CUST sees the name and the city only",
+            "accepted: XB-PROS forwards full_name, last_known_address.city to XB-CYBER",
+            "from XA-NPOL to XC-CUST refused: consent missing",
+            "(onward transfer to XB-CYBER) is for another use",
+            "ok: the refused transfer abroad is recorded as a denial in XB-PROS's audit log",
+            "ok: XB-CYBER sees the name and the city only",
             "ok: the data comes from XA-NPOL through XB-PROS under consent grant",
-            "refused as expected: VerificationError: forwarding hop 1 (XB-PROS -> XC-CUST): the "
+            "refused as expected: VerificationError: forwarding hop 1 (XB-PROS -> XB-CYBER): the "
             "key binding does not cover the disclosures received (sd_hash mismatch",
             "refused as expected: PolicyError: pseudonym pn_",
-            "was not issued by XA-NPOL to XC-CUST in case 'XA-2026-000417'",
+            "was not issued by XA-NPOL to XB-CYBER in case 'XA-2026-000417'",
             "re-identified for intelligence_analysis: the envelope was sent for locate_suspect",
             "ok: the pseudonym resolves to the passport number; the entry names the pseudonym only",
             "refused as expected: PolicyError: a data-subject lookup is made only for the purpose "
@@ -119,7 +128,7 @@ SCENARIOS: list[tuple[str, list[str]]] = [
             "ok: none of them occurs in clear",
             "ok: XA-NPOL's log holds every step, refusals included, in order",
             "ok: XB-PROS's log holds every step, refusals included, in order",
-            "ok: XC-CUST's log holds every step, refusals included, in order",
+            "ok: XB-CYBER's log holds every step, refusals included, in order",
         ],
     ),
     (

@@ -336,6 +336,8 @@ class DisclosurePlan:
             try:
                 pseudonym = pseudonymize(item)
             except UsageError as exc:
+                if decision.field in exc.message:
+                    raise  # it names the field already
                 raise UsageError(
                     f"the field {decision.field} cannot be pseudonymized: {exc.message}",
                     hint=exc.hint,
