@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -27,6 +28,7 @@ CASE: Final = "XA-2026-0042"
 JTI: Final = "AAAAAAAAAAAAAAAAAAAAAA"
 NOW: Final = "2026-11-29T12:00:00Z"
 PASSPHRASE: Final = "correct horse battery staple"
+KEEP_UNTIL: Final = datetime(2027, 11, 29, 12, 0, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -204,10 +206,12 @@ def test_reidentify_resolves_records_and_refuses_other_domains(
         mine = vault.pseudonymize(
             agency.keys.privacy_secret, PHONE, issuer=XA, recipient=XB, case_ref=CASE,
             jti=JTI, path="/records/0/msisdn", purpose="criminal_investigation",
+            keep_until=KEEP_UNTIL,
         )  # fmt: skip
         other_case = vault.pseudonymize(
             agency.keys.privacy_secret, PHONE, issuer=XA, recipient=XB, case_ref="OTHER",
             jti=JTI, path="/records/0/msisdn", purpose="criminal_investigation",
+            keep_until=KEEP_UNTIL,
         )  # fmt: skip
     with open_store(audit_db) as store:
         AuditLog(store, origin=ORIGIN)
@@ -231,6 +235,46 @@ def test_reidentify_resolves_records_and_refuses_other_domains(
     assert all(PHONE not in (e.reason or "") for e in recorded)
     bad = cli(*base, "--pseudonym", "pn_x", "--purpose", "prosecution").usage_error()
     assert "not a pseudonym" in bad
+
+
+def test_retention_purge_vault_deletes_expired_rows_and_records_it(
+    cli: Cli, agency: Agency, tmp_path: Path
+) -> None:
+    vault_db, audit_db = tmp_path / "vault.db", tmp_path / "audit.db"
+    with open_store(vault_db) as store:
+        mine = PseudonymVault(store).pseudonymize(
+            agency.keys.privacy_secret, PHONE, issuer=XA, recipient=XB, case_ref=CASE,
+            jti=JTI, path="/records/0/msisdn", purpose="criminal_investigation",
+            keep_until=KEEP_UNTIL, now=datetime(2026, 11, 29, tzinfo=UTC),
+        )  # fmt: skip
+    base: list[str | Path] = [
+        "retention", "purge-vault", "--vault-db", vault_db, "--audit-db", audit_db,
+        "--audit-origin", ORIGIN, "--actor", "purge job", "--agency", XA,
+    ]  # fmt: skip
+    early = cli(*base, "--now", "2027-11-29T11:59:59Z")
+    assert early.code == 0, early.err
+    assert early.out.strip().splitlines() == [
+        "Nothing to purge: no pseudonym vault row's retention had ended at 2027-11-29T11:59:59Z"
+    ]
+    done = cli(*base, "--now", "2027-11-29T12:00:00Z")
+    assert done.code == 0, done.err
+    assert done.out.strip().splitlines() == [
+        "Purged 1 pseudonym vault row whose retention had ended at 2027-11-29T12:00:00Z; "
+        f"recorded in the audit log {ORIGIN}"
+    ]
+    with open_store(vault_db) as store:
+        assert PseudonymVault(store).entries_for(XA, JTI) == []
+    (entry,) = entries(audit_db)
+    assert (entry.action, entry.jti, entry.actor, entry.counterparty) == (
+        "purge", JTI, "purge job", XB,
+    )  # fmt: skip
+    assert mine not in (entry.reason or "")
+    assert PHONE not in (entry.reason or "")
+    missing = cli(*base[:2], "--vault-db", tmp_path / "none.db", *base[4:]).error()
+    assert "no pseudonym vault" in missing
+    assert "--audit-db" in cli(*base[:4], "--actor", "x", "--agency", XA).usage_error()
+    bad = cli(*base, "--legacy-max-days", "0").usage_error()
+    assert "--legacy-max-days" in bad
 
 
 # -- keygen --privacy ------------------------------------------------------------------------

@@ -9,6 +9,14 @@
   only. Without ``--audit-db`` the purge is not recorded (a warning says
   so). Prints what was deleted (``--json``: as JSON). Running it again
   deletes nothing more: it is safe to schedule.
+* ``purge-vault``: the originator's side. Deletes every row of the pseudonym
+  vault (``--vault-db``) whose retention has ended at ``--now`` (the
+  envelope's ``iat`` plus its retention ``max_days``), recording one
+  ``purge`` entry per envelope in the audit log first (``--audit-db``,
+  required: a vault purge is always recorded; ``--audit-origin`` as for
+  ``purge``). ``--legacy-max-days N`` also purges rows written before the
+  vault kept a retention end, recorded at least N days before ``--now``.
+  Prints one line. Safe to schedule.
 * ``list``: the kept records' metadata (never their content: it is personal
   data) with their retention end, review date and status at ``--now``.
 
@@ -33,6 +41,7 @@ from safeshare.audit.recorder import AuditLogRecorder
 from safeshare.cli._argtypes import agency_id, int_between, rfc3339_time
 from safeshare.cli._common import print_json, printable, resolve_now, say, sqlite_path
 from safeshare.errors import UsageError
+from safeshare.privacy.pseudonyms import PseudonymVault
 from safeshare.purpose.retention import (
     DEFAULT_PURGE_BATCH,
     PurgedRecord,
@@ -72,7 +81,8 @@ def register(subparsers: Subparsers) -> None:
         description=(
             "The retention store keeps opened records only as long as the originator's "
             "conditions allow (Second Additional Protocol Art. 14(5)). 'purge' deletes what "
-            "has expired and records each deletion in the audit log; 'list' shows what is kept."
+            "has expired and records each deletion in the audit log; 'purge-vault' does the same "
+            "for the originator's pseudonym vault; 'list' shows what is kept."
         ),
     )
     sub = parser.add_subparsers(dest="retention_command", metavar="COMMAND", required=True)
@@ -117,6 +127,50 @@ def register(subparsers: Subparsers) -> None:
     )
     p.add_argument("--json", action="store_true", help="print what was deleted as JSON")
     p.set_defaults(handler=_purge)
+
+    p = sub.add_parser(
+        "purge-vault",
+        help="delete the pseudonym vault rows whose retention ended, and record it",
+        description=(
+            "As the originator, delete every row of the pseudonym vault (--vault-db) whose "
+            "retention has ended at --now (the envelope's iat plus its retention max_days): "
+            "once no recipient may hold the pseudonymized data, its identities are not kept. "
+            "One 'purge' entry per envelope (metadata only) is recorded in the audit log of "
+            "--audit-db before the rows are deleted. Safe to run again."
+        ),
+    )
+    p.add_argument(
+        "--vault-db", metavar="LOCATION", required=True, help="the pseudonym vault database"
+    )
+    p.add_argument(
+        "--audit-db", metavar="LOCATION", required=True, help="the agency's audit log database"
+    )
+    p.add_argument(
+        "--audit-origin",
+        metavar="O",
+        help="the audit log's origin: create the log if --audit-db has none yet, else require it",
+    )
+    p.add_argument(
+        "--actor",
+        metavar="ID",
+        type=_actor,
+        required=True,
+        help="who runs the purge (officer id or service account), as recorded",
+    )
+    p.add_argument(
+        "--agency", metavar="ID", type=agency_id, required=True, help="our agency id, e.g. XA-NPOL"
+    )
+    p.add_argument("--now", metavar="TIME", type=rfc3339_time, help=_TIME_HELP)
+    p.add_argument(
+        "--legacy-max-days",
+        metavar="N",
+        type=int_between(1, 36_500),
+        help=(
+            "also purge rows written before the vault kept a retention end that were "
+            "recorded at least N days before --now (the longest retention you sealed with)"
+        ),
+    )
+    p.set_defaults(handler=_purge_vault)
 
     p = sub.add_parser(
         "list",
@@ -235,6 +289,37 @@ def _purge(args: argparse.Namespace) -> int:
         say(f"    digest {item.digest}")
     if origin is not None:
         say(printable(f"Each deletion is recorded in the audit log {origin}"))
+    return 0
+
+
+# -- purge-vault -----------------------------------------------------------------------------
+
+
+def _purge_vault(args: argparse.Namespace) -> int:
+    now = resolve_now(args.now)
+    # Open the audit log first: a purge that cannot be recorded does not start.
+    with (
+        _audit_log(args) as log,
+        _existing_store(args.vault_db, "pseudonym vault", "--vault-db") as store,
+    ):
+        assert log is not None  # --audit-db is required
+        deleted = PseudonymVault(store).purge(
+            now=now,
+            actor=args.actor,
+            recorder=AuditLogRecorder(log),
+            agency=args.agency,
+            legacy_max_days=args.legacy_max_days,
+        )
+        origin = log.origin
+    if deleted:
+        say(
+            printable(
+                f"Purged {_plural(deleted, 'pseudonym vault row')} whose retention had ended at "
+                f"{rfc3339(now)}; recorded in the audit log {origin}"
+            )
+        )
+    else:
+        say(f"Nothing to purge: no pseudonym vault row's retention had ended at {rfc3339(now)}")
     return 0
 
 

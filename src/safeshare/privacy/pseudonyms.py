@@ -75,6 +75,28 @@ A refusal at 2-4 is recorded (outcome ``denied``) and raised as
 success the entry (outcome ``success``) is recorded and the value returned
 only after the recorder returned. Audit entries never hold the value: the
 pseudonym, the requester, the case and the record member's path at most.
+
+Retention
+---------
+The mapping is needed only while a recipient may still hold the
+pseudonymized data, i.e. until the envelope's retention ends (Second
+Additional Protocol Art. 14(5)). Each row therefore has a ``keep_until``:
+:func:`~safeshare.envelope.seal` records the envelope's ``iat`` plus the
+``handling.retention.max_days`` it sealed with (the latest moment a
+recipient's :class:`~safeshare.purpose.retention.RetentionStore` can keep
+it). ``keep_until`` is part of the additional authenticated data, so moving
+it in the database makes the row fail authentication.
+
+* From ``keep_until`` on, :meth:`PseudonymVault.resolve` refuses the
+  pseudonym (recorded as denied, :class:`~safeshare.errors.PolicyError`
+  "... retention ended ..."), even before a purge ran; this check comes
+  after step 3 and before step 4.
+* :meth:`PseudonymVault.purge` deletes the rows whose ``keep_until`` has
+  passed, recording one ``purge`` entry per envelope first (see there).
+* Rows written before schema version 2 (which added the column) have
+  ``keep_until`` NULL: their retention was never recorded, so they are kept,
+  and resolve, until purged explicitly with ``purge(legacy_max_days=N)``,
+  which deletes those recorded at least *N* days earlier.
 """
 
 from __future__ import annotations
@@ -84,14 +106,14 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal, NoReturn
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from safeshare._internal import strictjson
-from safeshare._internal.clock import from_unix, resolve_now, to_unix
+from safeshare._internal.clock import from_unix, require_aware, resolve_now, rfc3339, to_unix
 from safeshare.audit.checkpoint import agency_of_log_origin
 from safeshare.audit.entry import MAX_ACTOR_LENGTH, MAX_REASON_LENGTH, AuditEntry
 from safeshare.audit.recorder import AccessRecorder
@@ -130,6 +152,7 @@ _CONTROL: Final = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _MAX_PATH: Final = 256
 _NONCE_BYTES: Final = 12
 _AAD_LABEL: Final = b"safeshare/v1/pseudonym-vault-entry"
+_MAX_RETENTION_DAYS: Final = 36_500  # the largest retention max_days the conditions allow
 
 PSEUDONYM_VAULT_SCHEMA: Final = Schema(
     component="pseudonym_vault",
@@ -171,16 +194,31 @@ PSEUDONYM_VAULT_SCHEMA: Final = Schema(
                 "ON safeshare_pseudonym_vault (issuer, jti)",
             ),
         ),
+        # Version 2: when each row may be deleted (the envelope's iat + retention max_days).
+        # Rows written before it keep NULL: no known end (see the module docstring).
+        Migration(
+            version=2,
+            sqlite=(
+                "ALTER TABLE safeshare_pseudonym_vault ADD COLUMN keep_until INTEGER",
+                "CREATE INDEX safeshare_pseudonym_vault_keep_until "
+                "ON safeshare_pseudonym_vault (keep_until)",
+            ),
+            postgresql=(
+                "ALTER TABLE safeshare_pseudonym_vault ADD COLUMN keep_until BIGINT",
+                "CREATE INDEX safeshare_pseudonym_vault_keep_until "
+                "ON safeshare_pseudonym_vault (keep_until)",
+            ),
+        ),
     ),
 )
 
 _COLUMNS: Final = (
     "issuer, pseudonym, recipient, case_ref, jti, path, purpose, secret_id, nonce, "
-    "ciphertext, recorded_at"
+    "ciphertext, recorded_at, keep_until"
 )
 _INSERT: Final = (
     f"INSERT INTO safeshare_pseudonym_vault ({_COLUMNS}) "  # noqa: S608 - constant columns
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (issuer, pseudonym, recipient, case_ref, jti, path) DO NOTHING"
 )
 _FIND: Final = (
@@ -191,6 +229,19 @@ _FIND: Final = (
 _FOR_ENVELOPE: Final = (
     f"SELECT {_COLUMNS} FROM safeshare_pseudonym_vault "  # noqa: S608 - constant columns
     "WHERE issuer = ? AND jti = ? ORDER BY path, recipient, pseudonym"
+)
+# What a purge at time t deletes: rows whose keep_until is at or before t, and with
+# legacy_max_days, rows without keep_until (written before schema version 2) recorded at
+# or before t - legacy_max_days. The second parameter is NULL without legacy_max_days.
+_EXPIRED_WHERE: Final = "(keep_until <= ? OR (keep_until IS NULL AND recorded_at <= ?))"
+_EXPIRED: Final = (
+    f"SELECT {_COLUMNS} FROM safeshare_pseudonym_vault "  # noqa: S608 - constant columns
+    f"WHERE {_EXPIRED_WHERE} ORDER BY issuer, jti, path, recipient, pseudonym"
+)
+_DELETE_EXPIRED: Final = (
+    "DELETE FROM safeshare_pseudonym_vault "  # noqa: S608 - constant condition
+    "WHERE issuer = ? AND pseudonym = ? AND recipient = ? AND case_ref = ? AND jti = ? "
+    f"AND path = ? AND {_EXPIRED_WHERE}"
 )
 
 
@@ -218,6 +269,10 @@ class VaultEntry:
     secret_id: str
     """The fingerprint of the privacy secret that keys it."""
     recorded_at: datetime
+    keep_until: datetime | None = None
+    """When the row may be deleted and no longer resolves: the envelope's ``iat`` plus its
+    retention ``max_days``. None for a row written before the vault knew it (schema
+    version 1): no known end, see :meth:`PseudonymVault.purge`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,8 +292,12 @@ def _frame(*parts: str) -> bytes:
 
 
 def _aad(entry: VaultEntry) -> bytes:
-    """Every clear column of the row (and the secret's fingerprint): edits fail to decrypt."""
-    return _frame(
+    """Every clear column of the row (and the secret's fingerprint): edits fail to decrypt.
+
+    ``keep_until`` (decimal Unix seconds) is a ninth part when the row has one; a row
+    written before schema version 2 has none and keeps its eight-part data.
+    """
+    parts = [
         entry.issuer,
         entry.recipient,
         entry.case_ref,
@@ -247,7 +306,10 @@ def _aad(entry: VaultEntry) -> bytes:
         entry.path,
         entry.purpose,
         entry.secret_id,
-    )
+    ]
+    if entry.keep_until is not None:
+        parts.append(str(to_unix(entry.keep_until)))
+    return _frame(*parts)
 
 
 class PseudonymVault:
@@ -281,6 +343,7 @@ class PseudonymVault:
         jti: str,
         path: str,
         purpose: str,
+        keep_until: datetime,
         now: datetime | None = None,
     ) -> bool:
         """Record that *pseudonym* stands for *value* in envelope *jti*; True if new.
@@ -295,9 +358,12 @@ class PseudonymVault:
         <safeshare.privacy.secret.PrivacySecret.pseudonym>` accepts, at most
         :data:`MAX_VALUE_BYTES` as canonical JSON, RFC 8785) is stored only
         encrypted, as that canonical JSON; :meth:`resolve` returns it as
-        JSON values (a tuple comes back as a list). Recording the same
-        pseudonym for the same envelope and path again changes nothing
-        (returns False). The row is durable when this returns.
+        JSON values (a tuple comes back as a list). *keep_until* is when the
+        row may be deleted and stops resolving: the envelope's ``iat`` plus
+        its retention ``max_days`` (what :func:`~safeshare.envelope.seal`
+        passes), later than *now*. Recording the same pseudonym for the same
+        envelope and path again changes nothing (returns False; the first
+        *keep_until* stays). The row is durable when this returns.
         """
         row = _new_row(
             _check_secret(secret),
@@ -309,6 +375,7 @@ class PseudonymVault:
             jti=jti,
             path=path,
             purpose=purpose,
+            keep_until=keep_until,
             now=resolve_now(now),
         )
         with self._store.transaction(write=True) as cur:
@@ -325,6 +392,7 @@ class PseudonymVault:
         case_ref: str,
         jti: str,
         purpose: str,
+        keep_until: datetime,
         now: datetime | None = None,
     ) -> int:
         """:meth:`record` for several ``(path, value, pseudonym)`` of one envelope, in one commit.
@@ -333,7 +401,8 @@ class PseudonymVault:
         a string or a sequence of record member names and list indexes,
         joined with ``/`` as a JSON Pointer, RFC 6901, without escaping).
         Every item is checked before anything is written; all rows are
-        written in one transaction (all or nothing). Returns how many were new.
+        written in one transaction (all or nothing), with the same
+        *keep_until*. Returns how many were new.
         """
         secret = _check_secret(secret)
         moment = resolve_now(now)
@@ -348,6 +417,7 @@ class PseudonymVault:
                 jti=jti,
                 path=_path_text(path),
                 purpose=purpose,
+                keep_until=keep_until,
                 now=moment,
             )
             for path, value, pseudonym in items
@@ -372,6 +442,7 @@ class PseudonymVault:
         jti: str,
         path: str,
         purpose: str,
+        keep_until: datetime,
         now: datetime | None = None,
     ) -> str:
         """The pseudonym of *value* for (issuer, recipient, case), recorded in the vault.
@@ -399,6 +470,7 @@ class PseudonymVault:
             jti=jti,
             path=path,
             purpose=purpose,
+            keep_until=keep_until,
             now=now,
         )
         return pseudonym
@@ -408,6 +480,85 @@ class PseudonymVault:
         with self._store.transaction(write=False) as cur:
             rows = cur.execute(_FOR_ENVELOPE, (_check_agency(issuer, "issuer"), _check_jti(jti)))
         return [_row(r).entry for r in rows]
+
+    # -- purging (the originator, when the recipients' retention has ended) -------------------
+
+    def purge(
+        self,
+        *,
+        now: datetime,
+        actor: str,
+        recorder: AccessRecorder,
+        agency: str | None = None,
+        legacy_max_days: int | None = None,
+    ) -> int:
+        """Delete every row whose ``keep_until`` is at or before *now*; return how many.
+
+        The rows due at *now* are read, then one ``purge`` audit entry per
+        envelope (issuer, ``jti``) is recorded through *recorder* (metadata
+        only: the ``jti``, the recipient as counterparty and the envelope's
+        purpose when there is one of each, the number of rows and the end of
+        retention; never a pseudonym, a case or a value), then those rows are
+        deleted in one transaction, and the number deleted is returned. So no
+        row is ever deleted without its entry: if the recorder fails, its
+        error propagates and nothing is deleted; if the deletion fails after
+        the entries were recorded, its error propagates, the rows stay (and
+        :meth:`resolve` already refuses them), and the next purge deletes
+        them and records them again. Two purges at the same time may both
+        record an envelope; only one deletes its rows.
+
+        Rows written before the vault kept ``keep_until`` (schema version 1)
+        have none and are kept, and resolve, until purged explicitly: with
+        *legacy_max_days* (1-36500), such rows recorded at least that many
+        days before *now* are purged too (give the longest retention
+        ``max_days`` the agency ever sealed with).
+
+        *actor* is the officer or system that purges (recorded); *agency* our
+        own agency id (default: from the recorder's log origin).
+        """
+        moment = require_aware(now, "now")
+        _check_actor(actor)
+        own = _own_agency(recorder, agency)
+        legacy_s: int | None = None
+        if legacy_max_days is not None:
+            if (
+                isinstance(legacy_max_days, bool)
+                or not isinstance(legacy_max_days, int)
+                or not 1 <= legacy_max_days <= _MAX_RETENTION_DAYS
+            ):
+                raise UsageError(
+                    f"legacy_max_days must be a whole number of days, 1-{_MAX_RETENTION_DAYS}"
+                )
+            legacy_s = to_unix(moment - timedelta(days=legacy_max_days))
+        now_s = to_unix(moment)
+        with self._store.transaction(write=False) as cur:
+            rows = [_row(r) for r in cur.execute(_EXPIRED, (now_s, legacy_s))]
+        if not rows:
+            return 0
+        envelopes: dict[tuple[str, str], list[VaultEntry]] = {}
+        for row in rows:
+            envelopes.setdefault((row.entry.issuer, row.entry.jti), []).append(row.entry)
+        for entries in envelopes.values():
+            recorder.record(_purge_entry(entries, actor=actor, agency=own, now_s=now_s))
+        deleted = 0
+        with self._store.transaction(write=True) as cur:
+            for row in rows:
+                e = row.entry
+                cur.execute(
+                    _DELETE_EXPIRED,
+                    (
+                        e.issuer,
+                        e.pseudonym,
+                        e.recipient,
+                        e.case_ref,
+                        e.jti,
+                        e.path,
+                        now_s,
+                        legacy_s,
+                    ),
+                )
+                deleted += max(cur.rowcount, 0)
+        return deleted
 
     # -- re-identification -----------------------------------------------------------------
 
@@ -499,6 +650,20 @@ class PseudonymVault:
                 ),
                 f"pseudonym not issued to {requester} in this case",
             )
+        live = [r for r in rows if not _expired(r.entry, moment)]
+        if not live:
+            ended = max(r.entry.keep_until or moment for r in rows)
+            audit.refuse(
+                PolicyError(
+                    f"pseudonym {pseudonym} can no longer be resolved for {requester}: its "
+                    f"retention ended at {rfc3339(ended)} (the envelope's iat plus its handling "
+                    "condition retention max_days; Second Additional Protocol Art. 14(5)), so "
+                    "the recipient may no longer hold the data it stands for",
+                    hint="the vault row is deleted by the next PseudonymVault.purge()",
+                ),
+                f"retention ended at {rfc3339(ended)}",
+            )
+        rows = live
         allowed = [r for r in rows if _purpose_allows(vocabulary, r.entry.purpose, purpose)]
         if not allowed:
             sent_for = sorted({r.entry.purpose for r in rows})
@@ -543,9 +708,11 @@ def _new_row(
     jti: str,
     path: str,
     purpose: str,
+    keep_until: datetime,
     now: datetime,
 ) -> tuple[SQLParam, ...]:
     """The checked, encrypted vault row of one pseudonym (see :meth:`PseudonymVault.record`)."""
+    until = _check_keep_until(keep_until, now)
     entry = VaultEntry(
         pseudonym=_check_pseudonym(pseudonym),
         issuer=_check_agency(issuer, "issuer"),
@@ -556,6 +723,7 @@ def _new_row(
         purpose=_check_code(purpose, "purpose (the envelope's purpose)"),
         secret_id=secret.fingerprint,
         recorded_at=now,
+        keep_until=until,
     )
     if entry.recipient == entry.issuer:
         raise UsageError("a pseudonym is issued to another agency, not to the issuer itself")
@@ -583,6 +751,7 @@ def _new_row(
         nonce,
         ciphertext,
         to_unix(entry.recorded_at),
+        to_unix(until),
     )
 
 
@@ -594,6 +763,11 @@ def _path_text(path: object) -> str:
     ):
         return "/" + "/".join(str(p) for p in path)
     raise UsageError("a path is a string or a sequence of member names and list indexes")
+
+
+def _expired(entry: VaultEntry, now: datetime) -> bool:
+    """Whether the row's retention has ended at *now* (never, without a keep_until)."""
+    return entry.keep_until is not None and to_unix(entry.keep_until) <= to_unix(now)
 
 
 def _purpose_allows(vocabulary: Vocabulary, envelope_purpose: str, purpose: str) -> bool:
@@ -641,6 +815,40 @@ def _decrypt(secret: PrivacySecret, row: _Row) -> Any:
             f"the vault entry of pseudonym {entry.pseudonym} holds a value of another pseudonym"
         )
     return value
+
+
+def _purge_entry(entries: list[VaultEntry], *, actor: str, agency: str, now_s: int) -> AuditEntry:
+    """The ``purge`` entry of one envelope's deleted rows: counts and ids, never a value."""
+    first = entries[0]
+    recipients = {e.recipient for e in entries}
+    purposes = {e.purpose for e in entries}
+    ends = [e.keep_until for e in entries if e.keep_until is not None]
+    legacy = len(entries) - len(ends)
+    why = []
+    if ends:
+        why.append(
+            f"retention ended at {rfc3339(max(ends))} (the envelope's iat plus its handling "
+            "condition retention max_days, Second Additional Protocol Art. 14(5))"
+        )
+    if legacy:
+        why.append(f"{legacy} written without a retention end, purged as legacy rows")
+    rows = "1 row" if len(entries) == 1 else f"{len(entries)} rows"
+    recipient = next(iter(recipients)) if len(recipients) == 1 else None
+    return AuditEntry(
+        action="purge",
+        time=now_s,
+        actor=actor,
+        agency=agency,
+        counterparty=recipient if recipient != agency else None,
+        jti=first.jti,
+        purpose=next(iter(purposes)) if len(purposes) == 1 else None,
+        outcome="success",
+        reason=_CONTROL.sub(
+            " ",
+            f"pseudonym vault: {rows} of envelope {first.jti} of {first.issuer} deleted "
+            f"({'; '.join(why)}); the pseudonyms can no longer be resolved",
+        )[:MAX_REASON_LENGTH],
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -750,6 +958,20 @@ def _check_case(value: object) -> str:
     return value
 
 
+def _check_keep_until(value: object, now: datetime) -> datetime:
+    if not isinstance(value, datetime):
+        raise UsageError(
+            "keep_until must be a datetime: the envelope's iat plus its retention max_days"
+        )
+    keep_until = require_aware(value, "keep_until")
+    if to_unix(keep_until) <= to_unix(now):
+        raise UsageError(
+            f"keep_until ({rfc3339(keep_until)}) must be after the time the pseudonym is "
+            f"recorded ({rfc3339(now)}): the envelope's iat plus its retention max_days"
+        )
+    return from_unix(to_unix(keep_until))
+
+
 def _check_path(value: object) -> str:
     if not isinstance(value, str) or not value or len(value) > _MAX_PATH or _CONTROL.search(value):
         raise UsageError(
@@ -817,6 +1039,7 @@ def _row(row: Row | Sequence[Any]) -> _Row:
         nonce,
         ciphertext,
         recorded_at,
+        keep_until,
     ) = row
     try:
         entry = VaultEntry(
@@ -829,9 +1052,12 @@ def _row(row: Row | Sequence[Any]) -> _Row:
             purpose=str(purpose),
             secret_id=str(secret_id),
             recorded_at=from_unix(int(recorded_at)),
+            keep_until=None if keep_until is None else from_unix(int(keep_until)),
         )
     except (OverflowError, ValueError, OSError, TypeError):
-        raise StorageError("the pseudonym vault holds a damaged row (recorded_at)") from None
+        raise StorageError(
+            "the pseudonym vault holds a damaged row (recorded_at or keep_until)"
+        ) from None
     return _Row(entry, _bytes(nonce), _bytes(ciphertext))
 
 

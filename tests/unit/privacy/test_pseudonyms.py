@@ -5,7 +5,7 @@ Every test that touches the database runs on SQLite and PostgreSQL (``store_fact
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
@@ -15,24 +15,32 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from safeshare import _testnet
 from safeshare._internal import strictjson
 from safeshare._internal.b64 import b64u_encode
 from safeshare.audit.checkpoint import agency_log_origin
 from safeshare.audit.entry import AuditEntry, encode
 from safeshare.audit.log import AuditLog
 from safeshare.audit.recorder import AuditLogRecorder, MemoryRecorder
+from safeshare.envelope import seal
 from safeshare.errors import PolicyError, StorageError, UsageError, VerificationError
 from safeshare.privacy import pseudonyms
 from safeshare.privacy.pseudonyms import (
     PSEUDONYM_VAULT_SCHEMA,
     PseudonymVault,
+    VaultEntry,
     is_pseudonym,
 )
+from safeshare.privacy.schemas import PersonOfInterest
 from safeshare.privacy.secret import PrivacySecret
-from safeshare.storage import Store
+from safeshare.purpose.conditions import HandlingConditions, Retention
+from safeshare.storage import Schema, Store, open_store
 from tests.pg import StoreFactory
+from tests.unit.envelope.test_minimized_seal import POI
 
 NOW: Final = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+#: When the test rows' retention ends (iat + 30 days).
+KEEP_UNTIL: Final = NOW + timedelta(days=30)
 XA: Final = "XA-NPOL"  # the originator
 XB: Final = "XB-PROS"  # a recipient
 XC: Final = "XC-POL"  # another recipient
@@ -61,6 +69,7 @@ def record(
     path: str = "/records/0/msisdn",
     purpose: str = "criminal_investigation",
     secret: PrivacySecret = SECRET,
+    keep_until: Any = KEEP_UNTIL,
 ) -> str:
     return vault.pseudonymize(
         secret,
@@ -71,6 +80,7 @@ def record(
         jti=jti,
         path=path,
         purpose=purpose,
+        keep_until=keep_until,
         now=NOW,
     )
 
@@ -161,7 +171,7 @@ def test_schema_is_registered(store: Store, vault: PseudonymVault) -> None:
             "SELECT version FROM safeshare_schema WHERE component = ?",
             (PSEUDONYM_VAULT_SCHEMA.component,),
         )
-    assert rows == [(1,)]
+    assert rows == [(2,)]
     PseudonymVault(store)  # idempotent
 
 
@@ -173,6 +183,7 @@ def test_pseudonymize_records_and_returns_the_domain_pseudonym(vault: PseudonymV
     assert entry.purpose == "criminal_investigation"
     assert entry.secret_id == SECRET.fingerprint
     assert entry.recorded_at == NOW
+    assert entry.keep_until == KEEP_UNTIL
 
 
 def test_recording_twice_is_idempotent(vault: PseudonymVault) -> None:
@@ -187,8 +198,10 @@ def test_recording_twice_is_idempotent(vault: PseudonymVault) -> None:
         jti=JTI,
         path="/records/0/msisdn",
         purpose="criminal_investigation",
+        keep_until=NOW + timedelta(days=99),
     )
     assert len(vault.entries_for(XA, JTI)) == 1
+    assert vault.entries_for(XA, JTI)[0].keep_until == KEEP_UNTIL  # the first one stays
 
 
 def test_record_many_writes_all_or_nothing(vault: PseudonymVault, recorder: MemoryRecorder) -> None:
@@ -202,6 +215,7 @@ def test_record_many_writes_all_or_nothing(vault: PseudonymVault, recorder: Memo
         "case_ref": CASE,
         "jti": JTI,
         "purpose": "criminal_investigation",
+        "keep_until": KEEP_UNTIL,
         "now": NOW,
     }
     bad = [*items, ("/records/2/x", "v", items[0][2])]  # a pseudonym of another value
@@ -231,6 +245,7 @@ def test_record_refuses_a_pseudonym_of_another_domain(vault: PseudonymVault) -> 
             jti=JTI,
             path="/p",
             purpose="criminal_investigation",
+            keep_until=KEEP_UNTIL,
         )
     assert vault.entries_for(XA, JTI) == []
 
@@ -247,6 +262,11 @@ def test_record_refuses_a_pseudonym_of_another_domain(vault: PseudonymVault) -> 
         {"path": "a\x00b"},
         {"purpose": "Not A Code"},
         {"value": "x" * 70_000},
+        {"keep_until": NOW},  # not after the time it is recorded
+        {"keep_until": NOW - timedelta(days=1)},
+        {"keep_until": datetime(2027, 1, 1)},
+        {"keep_until": "2027-01-01T00:00:00Z"},
+        {"keep_until": None},
     ],
     ids=repr,
 )
@@ -454,8 +474,13 @@ def _update(store: Store, sql: str, params: tuple[Any, ...] = ()) -> None:
         # the row moved to another envelope or member
         ("UPDATE safeshare_pseudonym_vault SET jti = ? WHERE jti = ?", (JTI2, JTI)),
         ("UPDATE safeshare_pseudonym_vault SET path = '/other' WHERE jti = ?", (JTI,)),
+        # the retention end moved (later, to keep the identity longer)
+        (
+            "UPDATE safeshare_pseudonym_vault SET keep_until = keep_until + 86400 WHERE jti = ?",
+            (JTI,),
+        ),
     ],
-    ids=["ciphertext", "nonce", "purpose", "jti", "path"],
+    ids=["ciphertext", "nonce", "purpose", "jti", "path", "keep_until"],
 )
 def test_a_tampered_vault_row_does_not_resolve(
     store: Store,
@@ -580,6 +605,229 @@ def test_resolve_with_an_audit_log_takes_the_agency_from_its_origin(
     assert value == MSISDN
     assert log.size() == 1
     assert log.entry(0).action == "reidentify"
+
+
+# -- retention: keep_until, purge, the migration ---------------------------------------------
+
+SECOND: Final = timedelta(seconds=1)
+
+
+def purge(vault: PseudonymVault, recorder: Any, now: datetime, **changes: Any) -> int:
+    arguments: dict[str, Any] = {"now": now, "actor": "vault purge job", "agency": XA}
+    arguments.update(changes)
+    return vault.purge(recorder=recorder, **arguments)
+
+
+def test_rows_are_purged_when_their_retention_ends_with_one_entry_per_envelope(
+    vault: PseudonymVault, recorder: MemoryRecorder
+) -> None:
+    values = [MSISDN, "BD0012345678"]
+    short = [record(vault, v, path=f"/records/{i}/id") for i, v in enumerate(values)]
+    later = NOW + timedelta(days=60)
+    long = record(vault, "P1234567", jti=JTI2, keep_until=later)
+    # nothing is deleted early, and nothing is recorded then
+    assert purge(vault, recorder, KEEP_UNTIL - SECOND) == 0
+    assert recorder.entries == []
+    assert len(vault.entries_for(XA, JTI)) == 2
+    # at keep_until: the envelope's rows go, with one entry for the envelope
+    assert purge(vault, recorder, KEEP_UNTIL) == 2
+    assert vault.entries_for(XA, JTI) == []
+    assert [e.pseudonym for e in vault.entries_for(XA, JTI2)] == [long]
+    (entry,) = recorder.entries
+    assert (entry.action, entry.outcome, entry.jti) == ("purge", "success", JTI)
+    assert (entry.agency, entry.counterparty, entry.purpose) == (XA, XB, "criminal_investigation")
+    assert entry.actor == "vault purge job"
+    assert entry.time == int(KEEP_UNTIL.timestamp())
+    assert entry.reason is not None
+    assert "2 rows" in entry.reason
+    assert "retention ended at 2026-12-29T12:00:00Z" in entry.reason
+    text = encode(entry)  # metadata only: no value, no pseudonym, no case
+    for secret in [*values, *short, CASE]:
+        assert secret.encode() not in text
+    # idempotent; the second envelope goes at its own end
+    assert purge(vault, recorder, KEEP_UNTIL) == 0
+    assert len(recorder.entries) == 1
+    assert purge(vault, recorder, later + timedelta(days=1)) == 1
+    assert [e.jti for e in recorder.entries] == [JTI, JTI2]
+    assert recorder.entries[1].reason is not None
+    assert "1 row " in recorder.entries[1].reason
+
+
+def test_resolve_refuses_a_pseudonym_whose_retention_ended_before_any_purge(
+    vault: PseudonymVault, recorder: MemoryRecorder
+) -> None:
+    p = record(vault)
+    assert resolve(vault, p, recorder, now=KEEP_UNTIL - SECOND) == MSISDN
+    with pytest.raises(PolicyError, match="retention ended") as info:
+        resolve(vault, p, recorder, now=KEEP_UNTIL)
+    assert MSISDN not in info.value.message
+    assert [(e.action, e.outcome) for e in recorder.entries] == [
+        ("reidentify", "success"),
+        ("reidentify", "denied"),
+    ]
+    assert recorder.entries[1].reason is not None
+    assert "retention ended" in recorder.entries[1].reason
+    assert len(vault.entries_for(XA, JTI)) == 1  # refused, but only a purge deletes
+
+
+def test_a_pseudonym_sent_again_later_resolves_through_its_live_envelope(
+    vault: PseudonymVault, recorder: MemoryRecorder
+) -> None:
+    p = record(vault)
+    assert record(vault, jti=JTI2, keep_until=NOW + timedelta(days=90)) == p
+    assert resolve(vault, p, recorder, now=KEEP_UNTIL) == MSISDN
+    assert recorder.entries[-1].jti == JTI2
+    with pytest.raises(PolicyError, match="retention ended"):
+        resolve(vault, p, recorder, now=KEEP_UNTIL, jti=JTI)
+
+
+class FailingAfter(MemoryRecorder):
+    """Records *n* entries, then fails."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n = n
+
+    def record(self, entry: AuditEntry) -> int:
+        if len(self.entries) >= self.n:
+            raise StorageError("the audit log is unavailable")
+        return super().record(entry)
+
+
+@pytest.mark.parametrize("n", [0, 1], ids=["first", "second"])
+def test_a_failed_recorder_leaves_every_row(vault: PseudonymVault, n: int) -> None:
+    record(vault)
+    record(vault, "P1234567", jti=JTI2)
+    with pytest.raises(StorageError, match="unavailable"):
+        purge(vault, FailingAfter(n), KEEP_UNTIL)
+    assert len(vault.entries_for(XA, JTI)) == 1
+    assert len(vault.entries_for(XA, JTI2)) == 1
+    recorder = MemoryRecorder()
+    assert purge(vault, recorder, KEEP_UNTIL) == 2  # the next purge does it all
+    assert sorted(e.jti or "" for e in recorder.entries) == [JTI, JTI2]
+
+
+def test_purge_with_an_audit_log_in_the_same_database(store_factory: StoreFactory) -> None:
+    """The entries are recorded outside the vault's transaction: one database may hold both."""
+    vault = PseudonymVault(store_factory())
+    log = AuditLog(store_factory(), origin=agency_log_origin(XA, network="safeshare.example"))
+    record(vault)
+    assert vault.purge(now=KEEP_UNTIL, actor="job", recorder=AuditLogRecorder(log)) == 1
+    assert [(e.action, e.agency, e.jti) for _, e in log.entries()] == [("purge", XA, JTI)]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"actor": ""},
+        {"actor": "a\nb"},
+        {"now": datetime(2027, 1, 1)},
+        {"recorder": None},
+        {"agency": None},  # a MemoryRecorder has no log origin to take it from
+        {"agency": "xa"},
+        {"legacy_max_days": 0},
+        {"legacy_max_days": 36_501},
+        {"legacy_max_days": True},
+        {"legacy_max_days": 30.0},
+    ],
+    ids=repr,
+)
+def test_purge_checks_its_arguments(
+    vault: PseudonymVault, recorder: MemoryRecorder, changes: dict[str, Any]
+) -> None:
+    record(vault)
+    arguments: dict[str, Any] = {"recorder": recorder, "now": KEEP_UNTIL, **changes}
+    with pytest.raises(UsageError):
+        purge(vault, **arguments)
+    assert len(vault.entries_for(XA, JTI)) == 1
+    assert recorder.entries == []
+
+
+def test_the_migration_upgrades_an_existing_vault(
+    store_factory: StoreFactory, recorder: MemoryRecorder
+) -> None:
+    """A version-1 vault gets keep_until; its rows have none: kept until purged explicitly."""
+    store = store_factory()
+    store.ensure_schema(
+        Schema(
+            component=PSEUDONYM_VAULT_SCHEMA.component,
+            migrations=PSEUDONYM_VAULT_SCHEMA.migrations[:1],
+        )
+    )
+    old = SECRET.pseudonym(MSISDN, issuer=XA, recipient=XB, case_ref=CASE)
+    entry = VaultEntry(old, XA, XB, CASE, JTI, "/records/0/msisdn", "criminal_investigation",
+                       SECRET.fingerprint, NOW)  # fmt: skip
+    nonce = bytes(12)
+    ciphertext = AESGCM(SECRET.vault_key()).encrypt(
+        nonce, strictjson.dumps(MSISDN), pseudonyms._aad(entry)
+    )
+    with store.transaction(write=True) as cur:  # a row as version 1 wrote it
+        cur.execute(
+            "INSERT INTO safeshare_pseudonym_vault (issuer, pseudonym, recipient, case_ref, jti, "
+            "path, purpose, secret_id, nonce, ciphertext, recorded_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (XA, old, XB, CASE, JTI, entry.path, entry.purpose, entry.secret_id, nonce,
+             ciphertext, int(NOW.timestamp())),
+        )  # fmt: skip
+
+    vault = PseudonymVault(store_factory())  # another connection: applies version 2
+    with store.transaction(write=False) as cur:
+        rows = cur.execute(
+            "SELECT version FROM safeshare_schema WHERE component = ?",
+            (PSEUDONYM_VAULT_SCHEMA.component,),
+        )
+    assert rows == [(2,)]
+    (migrated,) = vault.entries_for(XA, JTI)
+    assert migrated.keep_until is None
+    new = record(vault, "P1234567", jti=JTI2)  # new rows get one
+    assert vault.entries_for(XA, JTI2)[0].keep_until == KEEP_UNTIL
+    # the old row still resolves, however late, and an ordinary purge leaves it
+    far = NOW + timedelta(days=3650)
+    assert resolve(vault, old, recorder, now=far) == MSISDN
+    assert purge(vault, recorder, far) == 1  # the new row only
+    assert [e.pseudonym for e in vault.entries_for(XA, JTI)] == [old]
+    assert vault.entries_for(XA, JTI2) == []
+    with pytest.raises(PolicyError, match="not issued"):
+        resolve(vault, new, recorder, now=far)
+    # purged explicitly: legacy rows recorded at least legacy_max_days before now
+    late = NOW + timedelta(days=30)
+    assert purge(vault, recorder, late - SECOND, legacy_max_days=30) == 0
+    assert purge(vault, recorder, late, legacy_max_days=30) == 1
+    assert vault.entries_for(XA, JTI) == []
+    last = recorder.entries[-1]
+    assert (last.action, last.jti, last.counterparty) == ("purge", JTI, XB)
+    assert last.reason is not None
+    assert "without a retention end" in last.reason
+
+
+def test_seal_records_the_end_of_the_envelopes_retention(tmp_path: Path) -> None:
+    """seal(vault=) gives every row keep_until = iat + handling.retention.max_days."""
+    net = _testnet.build(NOW)
+    originator = net.keysets[XA].with_privacy_secret()
+    with open_store(tmp_path / "vault.db") as store:
+        vault = PseudonymVault(store)
+        envelope = seal(
+            POI,
+            sender=originator,
+            to=[XB],
+            registry=net.registry,
+            purpose="locate_suspect",
+            legal_basis="UNTOC.Art18",
+            case_ref=CASE,
+            message_type="spontaneous_information",
+            handling=HandlingConditions(retention=Retention(max_days=30)),
+            schema=PersonOfInterest,
+            vault=vault,
+            now=NOW,
+        )
+        assert envelope
+        with store.transaction(write=False) as cur:
+            ((jti,),) = cur.execute("SELECT DISTINCT jti FROM safeshare_pseudonym_vault")
+        entries = vault.entries_for(XA, str(jti))
+        assert entries  # the passport number, at least
+        for entry in entries:
+            assert entry.keep_until == NOW + timedelta(days=30)
+            assert entry.recorded_at == NOW
 
 
 # -- no value in clear anywhere --------------------------------------------------------------
