@@ -32,7 +32,13 @@ from safeshare.envelope import OpenedEnvelope, open_envelope, seal
 from safeshare.errors import AgencySuspendedError, RegistryRollbackError
 from safeshare.messages import BreachNotification, Contact, EnvelopeRef, format_problems
 from safeshare.purpose.conditions import HandlingConditions, Retention
-from safeshare.registry import RegistryDocument, RegistryState, TrustRegistry, sign_registry
+from safeshare.registry import (
+    RegistryDocument,
+    RegistryState,
+    TrustRegistry,
+    record_registry_update,
+    sign_registry,
+)
 from safeshare.storage import ReplayCache, open_store
 
 NETWORK: Final = "examples.safeshare.example"
@@ -96,11 +102,12 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
     t.say("         and the registry authority of the network, which signs the trust registry.")
     t.say(f"Time of the scenario: {now.isoformat()}; every agency and person is fictional.")
 
-    def last_entry(agency: str) -> str:
+    def last_entry(agency: str, back: int = 1) -> str:
         log = logs[agency]
-        entry = log.entry(log.size() - 1)
+        index = log.size() - back
+        entry = log.entry(index)
         return (
-            f"{agency}'s audit log #{log.size() - 1}: {entry.action}/{entry.outcome} by "
+            f"{agency}'s audit log #{index}: {entry.action}/{entry.outcome} by "
             f"{entry.actor}: {entry.reason}"
         )
 
@@ -143,11 +150,12 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
         )
 
     def publish(doc: RegistryDocument, at: datetime, change: str) -> RegistryDocument:
-        """The authority signs the next registry version; both agencies verify and load it."""
+        """The authority signs the next registry version; both agencies verify, record and
+        load it (record_registry_update names the serial, digest and what changed)."""
         nxt = doc.next_version(now=at, valid_for=timedelta(days=30))
         signed = sign_registry(nxt, net.authority)
         t.say(f"  the registry authority signs serial {nxt.serial}: {change}")
-        for agency in logs:
+        for agency, log in logs.items():
             loaded = t.accept(
                 f"{agency} verifies serial {nxt.serial} against the pinned authority key",
                 functools.partial(
@@ -159,19 +167,16 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
                 ),
             )
             if loaded is not None:
-                registries[agency] = loaded
-                record(
-                    agency,
-                    AuditEntry(
-                        action="registry_update",
-                        time=int(at.timestamp()),
-                        actor=f"{agency} registry client",
-                        agency=agency,
-                        counterparty=XB,
-                        outcome="success",
-                        reason=f"trust registry serial {nxt.serial} loaded: {change}",
-                    ),
+                record_registry_update(
+                    AuditLogRecorder(log),
+                    loaded,
+                    agency=agency,
+                    actor=f"{agency} registry client",
+                    now=at,
+                    previous=registries[agency],
                 )
+                registries[agency] = loaded
+                t.say(f"  {last_entry(agency)}")
         return nxt
 
     # -- 1 -------------------------------------------------------------------------------
@@ -240,21 +245,14 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
     )
     if notice is None:
         return t.failures
+    t.say(f"  {last_entry(XB, 2)}")
     t.say(f"  {last_entry(XB)}")
-    record(
-        XB,
-        AuditEntry(
-            action="notify_breach",
-            time=int(discovered.timestamp()),
-            actor=XB_SECURITY,
-            agency=XB,
-            counterparty=XA,
-            jti=data.jti,
-            envelope_digest=data.digest,
-            purpose="data_protection_compliance",
-            outcome="success",
-            reason="breach notification sent to the originator (2AP Art. 14(7))",
-        ),
+    sealed_entry, notified = (logs[XB].entry(logs[XB].size() - i) for i in (2, 1))
+    t.check(
+        (sealed_entry.action, notified.action) == ("seal", "notify_breach")
+        and (notified.jti, notified.envelope_digest, notified.counterparty)
+        == (sealed_entry.jti, sealed_entry.envelope_digest, XA),
+        "seal() recorded the notification itself: a notify_breach entry beside the seal",
     )
 
     # -- 3 -------------------------------------------------------------------------------
@@ -427,6 +425,16 @@ def _run(stack: contextlib.ExitStack, workdir: Path, now: datetime) -> list[str]
     t.check(
         [d.counterparty for d in report.denied] == [XB, XB, XB],
         "the oversight report shows the three refusals involving XB-PROS",
+    )
+    xb_report = build_report(logs[XB], now=resumed)
+    by_action = {row.value: row.total for row in xb_report.tables["by_action"]}
+    t.say(
+        f"  {XB}'s oversight report counts by action: "
+        + ", ".join(f"{action} {count}" for action, count in by_action.items())
+    )
+    t.check(
+        (by_action.get("notify_breach"), by_action.get("registry_update")) == (1, 2),
+        f"{XB}'s oversight report counts the breach notification and both registry updates",
     )
     return t.failures
 

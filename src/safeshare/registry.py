@@ -28,7 +28,7 @@ import os
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Self, TypeVar, cast
 
 from pydantic import (
     AfterValidator,
@@ -42,8 +42,9 @@ from pydantic import (
 )
 
 from safeshare._internal import fs, strictjson
-from safeshare._internal.clock import require_aware, resolve_now
+from safeshare._internal.clock import require_aware, resolve_now, rfc3339, to_unix
 from safeshare._jose import jws
+from safeshare.audit.entry import MAX_REASON_LENGTH, AuditEntry
 from safeshare.errors import (
     AgencySuspendedError,
     ExpiredError,
@@ -69,6 +70,9 @@ from safeshare.keys import (
     public_key_from_jwk,
 )
 
+if TYPE_CHECKING:
+    from safeshare.audit.recorder import AccessRecorder
+
 __all__ = [
     "REGISTRY_TYP",
     "Agency",
@@ -79,6 +83,8 @@ __all__ = [
     "Safeguards",
     "Suspension",
     "TrustRegistry",
+    "record_registry_update",
+    "registry_changes",
     "sign_registry",
 ]
 
@@ -758,3 +764,99 @@ def _check_key_time(agency_id: str, entry: RegistryKey, at: datetime) -> None:
         raise KeyNotValidError(
             f"key {entry.kid} of {agency_id} expired at {entry.not_after.isoformat()}"
         )
+
+
+# -- recording the acceptance of a registry version -------------------------------------
+
+
+def registry_changes(previous: RegistryDocument, current: RegistryDocument) -> list[str]:
+    """What changed from *previous* to *current* that decides who may transfer: agencies
+    added or removed, suspensions started or lifted, keys revoked (metadata only: agency
+    ids, key ids and times, never the free-text reasons)."""
+    before = {a.id: a for a in previous.agencies}
+    changes: list[str] = []
+    for agency in current.agencies:
+        old = before.pop(agency.id, None)
+        if old is None:
+            changes.append(f"{agency.id} added")
+            old_periods: dict[datetime, Suspension] = {}
+            old_revoked: dict[str, datetime | None] = {}
+        else:
+            old_periods = {p.start: p for p in old.suspensions}
+            old_revoked = {k.kid: k.revoked_at for k in old.keys}
+        for period in agency.suspensions:
+            was = old_periods.pop(period.start, None)
+            if was is None:
+                until = "" if period.end is None else f" to {rfc3339(period.end)}"
+                changes.append(f"{agency.id} suspended from {rfc3339(period.start)}{until}")
+            elif period.end != was.end:
+                changes.append(
+                    f"{agency.id} reinstated from {rfc3339(period.end)}"
+                    if period.end is not None
+                    else f"{agency.id} suspension from {rfc3339(period.start)} reopened"
+                )
+        changes.extend(
+            f"{agency.id} suspension from {rfc3339(start)} removed" for start in old_periods
+        )
+        for key in agency.keys:
+            if key.revoked_at is not None and key.revoked_at != old_revoked.get(key.kid):
+                changes.append(
+                    f"key {key.kid} of {agency.id} revoked from {rfc3339(key.revoked_at)}"
+                )
+    changes.extend(f"{agency_id} removed" for agency_id in before)
+    return changes
+
+
+def record_registry_update(
+    recorder: AccessRecorder,
+    registry: TrustRegistry,
+    *,
+    agency: str,
+    actor: str,
+    now: datetime | None = None,
+    previous: TrustRegistry | None = None,
+) -> int:
+    """Record that *agency* accepted *registry* (action ``registry_update``); return the index.
+
+    The entry (outcome ``success``, no counterparty, envelope or purpose) names
+    the version in its reason: serial, SHA-256 of the signed payload
+    (:attr:`TrustRegistry.digest`) and the authority key id; with *previous*,
+    the version accepted before, also the serial it replaces and what changed
+    since (:func:`registry_changes`: suspensions, reinstatements, revocations,
+    agencies added or removed). Record it before relying on the new version,
+    as for every audit entry (``specs/safeshare-v1.md`` section 13.2.2); a
+    recorder that fails raises, and nothing was recorded.
+    """
+    if not isinstance(registry, TrustRegistry) or not (
+        previous is None or isinstance(previous, TrustRegistry)
+    ):
+        raise UsageError("record_registry_update() takes TrustRegistry objects")
+    if not callable(getattr(recorder, "record", None)):
+        raise UsageError("recorder must be an AccessRecorder (e.g. AuditLogRecorder(log))")
+    reason = (
+        f"accepted trust registry serial {registry.serial} (sha256 {registry.digest}, "
+        f"authority key {registry.authority_kid})"
+    )
+    if previous is not None:
+        changes = registry_changes(previous.document, registry.document)
+        if previous.authority_kid != registry.authority_kid:
+            changes.insert(0, f"authority key was {previous.authority_kid}")
+        reason += f"; replaces serial {previous.serial}: " + (
+            "; ".join(changes) if changes else "no suspension, revocation or agency changed"
+        )
+    if len(reason) > MAX_REASON_LENGTH:
+        reason = (
+            reason[: MAX_REASON_LENGTH - 32].rsplit("; ", 1)[0] + "; (more changes, not listed)"
+        )
+    try:
+        entry = AuditEntry(
+            action="registry_update",
+            time=to_unix(resolve_now(now)),
+            actor=actor,
+            agency=agency,
+            outcome="success",
+            reason=reason,
+        )
+    except MalformedInputError as exc:
+        raise UsageError(f"cannot record the registry update: {exc.message}") from None
+    return recorder.record(entry)

@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from safeshare.audit.log import AuditLog
 from safeshare.errors import KeyRevokedError
 from safeshare.keys import VerifyKey, public_key_from_jwk
 from safeshare.registry import RegistryDocument, TrustRegistry
+from safeshare.storage import open_store
 
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
@@ -427,3 +429,85 @@ def test_sign_options_are_checked(cli: Cli, world: World) -> None:
     message = cli("registry", "sign", "--draft", missing, "--authority-key", world.authority_key,
                   "--out", world.signed("x.json")).error()  # fmt: skip
     assert "does not exist" in message
+
+
+def _audit_entries(db: Path) -> list[tuple[str, str, str | None]]:
+    with open_store(db) as store:
+        return [(e.action, e.actor, e.reason) for _, e in AuditLog.open(store).entries()]
+
+
+def test_verify_with_audit_db_records_each_accepted_version(
+    cli: Cli, world: World, tmp_path: Path
+) -> None:
+    state, db = tmp_path / "state.json", tmp_path / "xa.audit.db"
+    accept = ("--state", state, "--audit-db", db, "--actor", "XA-NPOL registry client")
+    add_agency(cli, world, "XA-NPOL")
+    add_agency(cli, world, "XB-PROS")
+    signed1 = sign(cli, world, "r1.json")
+    first = verify(
+        cli, world, signed1, *accept, "--agency", "XA-NPOL", "--audit-network", "test.example"
+    )
+    assert first["audit_index"] == 0
+    ((action, actor, reason),) = _audit_entries(db)
+    assert (action, actor) == ("registry_update", "XA-NPOL registry client")
+    assert reason == (
+        f"accepted trust registry serial 1 (sha256 {first['sha256']}, "
+        f"authority key {first['authority_kid']})"
+    )
+
+    # the same version again is not a new acceptance: nothing recorded
+    again = cli("registry", "verify", signed1, "--authority", world.authority_jwks, *accept)
+    assert again.code == 0, again.err
+    assert "Serial 1 was already accepted; nothing recorded" in again.out
+    assert len(_audit_entries(db)) == 1
+
+    # serial 2 suspends XB-PROS; with --previous the entry names the change
+    assert cli(
+        "registry", "suspend", "--draft", world.draft, "--agency", "XB-PROS",
+        "--at", "2030-01-01T00:00:00Z", "--reason", "breach under review",
+    ).code == 0  # fmt: skip
+    signed2 = sign(cli, world, "r2.json")
+    text = cli(
+        "registry", "verify", signed2, "--authority", world.authority_jwks, *accept,
+        "--previous", signed1,
+    )  # fmt: skip
+    assert text.code == 0, text.err
+    assert "Recorded the acceptance as entry #1 of the audit log" in text.out
+    (_, _, reason2) = _audit_entries(db)[1]
+    assert reason2 is not None
+    assert "accepted trust registry serial 2" in reason2
+    assert reason2.endswith("replaces serial 1: XB-PROS suspended from 2030-01-01T00:00:00Z")
+    assert "breach" not in reason2
+
+    # a rollback is refused before anything is recorded
+    message = cli(
+        "registry", "verify", signed1, "--authority", world.authority_jwks, *accept
+    ).error()
+    assert "serial 1 is older than serial 2" in message
+    assert len(_audit_entries(db)) == 2
+
+
+def test_verify_audit_options_are_checked(cli: Cli, world: World, tmp_path: Path) -> None:
+    state, db = tmp_path / "state.json", tmp_path / "xa.audit.db"
+    add_agency(cli, world, "XA-NPOL")
+    signed1 = sign(cli, world, "r1.json")
+    signed2 = sign(cli, world, "r2.json")
+    base = ("registry", "verify", signed2, "--authority", world.authority_jwks)
+    assert "give --audit-db" in cli(*base, "--actor", "someone").error()
+    assert "needs --state" in cli(*base, "--audit-db", db, "--actor", "someone").error()
+    assert "needs --state" in cli(*base, "--audit-db", db, "--state", state).error()
+    # no audit log there yet, and no --agency to create one
+    assert (
+        "holds no agency's audit log yet"
+        in cli(*base, "--audit-db", db, "--state", state, "--actor", "someone").error()
+    )
+    assert not state.exists()  # nothing accepted without its entry
+    # --previous must be the version --state remembers
+    assert verify(cli, world, signed1, "--state", state)["serial"] == 1
+    signed3 = sign(cli, world, "r3.json")
+    message = cli(
+        "registry", "verify", signed3, "--authority", world.authority_jwks, "--state", state,
+        "--audit-db", db, "--agency", "XA-NPOL", "--audit-network", "test.example",
+        "--actor", "someone", "--previous", signed2,
+    ).error()  # fmt: skip
+    assert "--previous is registry serial 2, but the version accepted before" in message

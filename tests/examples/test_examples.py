@@ -78,6 +78,10 @@ SCENARIOS: list[tuple[str, list[str]]] = [
         [
             "ok: validate() lists what Art. 14(7) still needs",
             "ok: the breach notification is complete",
+            "ok: seal() recorded the notification itself: a notify_breach entry beside the seal",
+            "registry_update/success by XA-NPOL registry client: accepted trust registry serial 2",
+            "replaces serial 1: XB-PROS suspended from",
+            "replaces serial 2: XB-PROS reinstated from",
             "ok: XA-NPOL's registry shows XB-PROS suspended",
             "refused as expected: RegistryRollbackError",
             "accepted: XA-NPOL's data protection officer opens the notification",
@@ -89,6 +93,8 @@ SCENARIOS: list[tuple[str, list[str]]] = [
             "ok: XA-NPOL's log holds every step, in order",
             "ok: XB-PROS's log holds every step, in order",
             "ok: the oversight report shows the three refusals involving XB-PROS",
+            "ok: XB-PROS's oversight report counts the breach notification and both registry "
+            "updates",
         ],
     ),
     (

@@ -6,11 +6,21 @@ apply one change through the document's validated ``with_*`` methods and save
 it atomically: a command that fails leaves the draft exactly as it was.
 ``sign`` turns the draft into the next signed version; ``verify`` and ``show``
 are what a relying party runs, with the authority's public key pinned.
+
+``verify --state STATEFILE --audit-db LOCATION --actor ID`` is how an agency
+*accepts* a registry version: a version newer than the one remembered in the
+state file is recorded in the agency's audit log (action ``registry_update``,
+:func:`~safeshare.registry.record_registry_update`; with ``--previous FILE``,
+the version accepted before, naming the suspensions and revocations that
+changed) before the state file remembers it. A version already accepted is
+not recorded again.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -19,6 +29,9 @@ from pydantic import ValidationError
 
 from safeshare._internal import fs
 from safeshare._internal.clock import rfc3339
+from safeshare.audit.checkpoint import agency_of_log_origin
+from safeshare.audit.log import AuditLog
+from safeshare.audit.recorder import AuditLogRecorder
 from safeshare.cli._argtypes import agency_id, int_between, rfc3339_time
 from safeshare.cli._common import (
     add_passphrase_option,
@@ -30,6 +43,7 @@ from safeshare.cli._common import (
     say,
     validation_message,
 )
+from safeshare.cli._context import actor, add_audit_log_options, open_agency_audit_log
 from safeshare.cli._jwks import read_authority_key, read_public_keys
 from safeshare.cli.keygen import check_registry_name, write_authority_key
 from safeshare.errors import UnknownKeyError, UsageError
@@ -41,8 +55,10 @@ from safeshare.registry import (
     RegistryKey,
     RegistryState,
     TrustRegistry,
+    record_registry_update,
     sign_registry,
 )
+from safeshare.storage import open_store
 
 if TYPE_CHECKING:
     from safeshare.cli._common import Handler, Subparsers
@@ -183,6 +199,35 @@ def register(subparsers: Subparsers) -> None:
                 metavar="STATEFILE",
                 type=Path,
                 help="remember the newest accepted serial here and refuse older ones",
+            )
+            add_audit_log_options(
+                p,
+                recorded=(
+                    "record the acceptance of a registry version newer than the one in --state "
+                    "there (action registry_update, metadata only) before --state remembers it; "
+                    "needs --state and --actor"
+                ),
+                network_note="; needed to create the log in a new --audit-db (with --agency)",
+            )
+            p.add_argument(
+                "--actor",
+                metavar="ID",
+                type=actor,
+                help="who accepts the registry: an officer or system (recorded in the audit log)",
+            )
+            p.add_argument(
+                "--agency",
+                metavar="ID",
+                type=agency_id,
+                help="our own agency id, whose audit log --audit-db is (default: the agency of "
+                "the log already there)",
+            )
+            p.add_argument(
+                "--previous",
+                metavar="FILE",
+                type=Path,
+                help="the signed registry accepted before (the one --state remembers): the "
+                "recorded entry then names the suspensions and revocations that changed",
             )
         p.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -373,16 +418,98 @@ def _summary(registry: TrustRegistry) -> dict[str, Any]:
 
 def _verify(args: argparse.Namespace) -> int:
     state = None if args.state is None else RegistryState(args.state)
-    registry = _load_verified(args, state)
+    recorded: int | None = None
+    if args.audit_db is None:
+        for flag, value in (
+            ("--actor", args.actor),
+            ("--agency", args.agency),
+            ("--previous", args.previous),
+            ("--audit-network", args.audit_network),
+        ):
+            if value is not None:
+                raise UsageError(f"{flag} is only used to record the acceptance: give --audit-db")
+        registry = _load_verified(args, state)
+    else:
+        if state is None or args.actor is None:
+            raise UsageError(
+                "recording the acceptance of a registry needs --state STATEFILE (which "
+                "version was accepted before) and --actor ID (who accepts it)"
+            )
+        registry, recorded = _accept(args, state)
     info = _summary(registry)
     if args.json:
+        if args.audit_db is not None:
+            info["audit_index"] = recorded
         print_json({"status": "ok", **info})
     else:
         say(
             f"OK: registry {printable(info['name'])!r} serial {info['serial']}, "
             f"{info['agencies']} agencies, expires {info['expires_at']}"
         )
+        if args.audit_db is not None:
+            say(
+                f"Serial {info['serial']} was already accepted; nothing recorded"
+                if recorded is None
+                else f"Recorded the acceptance as entry #{recorded} of the audit log"
+            )
     return 0
+
+
+def _accept(args: argparse.Namespace, state: RegistryState) -> tuple[TrustRegistry, int | None]:
+    """Verify, record (unless this version was accepted already), then remember the version.
+
+    The entry is durable before the state file names the new version, so no
+    version is relied on without its ``registry_update`` entry.
+    """
+    registry = _load_verified(args, None)
+    kid, serial, digest = registry.authority_kid, registry.serial, registry.digest
+    state.check(kid, serial, digest)  # rollback and fork refused before anything is recorded
+    last = state.last_accepted(kid)
+    if last == (serial, digest):
+        return registry, None
+    previous = None
+    if args.previous is not None:
+        # The version accepted before may have expired since: judge it when the new
+        # one was issued. It only serves to name what changed.
+        previous = TrustRegistry.load(
+            args.previous, read_authority_key(args.authority), now=registry.document.issued_at
+        )
+        if last is not None and (previous.serial, previous.digest) != last:
+            raise UsageError(
+                f"--previous is registry serial {previous.serial}, but the version accepted "
+                f"before (in {args.state}) is serial {last[0]}"
+                + (" with other content" if previous.serial == last[0] else ""),
+                hint="give the registry file --state remembers, or leave out --previous",
+            )
+    with _recorder(args) as (recorder, agency):
+        index = record_registry_update(
+            recorder,
+            registry,
+            agency=agency,
+            actor=args.actor,
+            now=datetime.now(UTC),
+            previous=previous,
+        )
+    state.record(kid, serial, digest)
+    return registry, index
+
+
+@contextlib.contextmanager
+def _recorder(args: argparse.Namespace) -> Iterator[tuple[AuditLogRecorder, str]]:
+    """The recorder of --audit-db and our agency (--agency, or the agency of the log there)."""
+    with open_store(args.audit_db) as store:
+        agency: str | None = args.agency
+        if agency is None:
+            stored = AuditLog.stored_origin(store)
+            parsed = None if stored is None else agency_of_log_origin(stored)
+            if parsed is None:
+                raise UsageError(
+                    f"the audit database {store.location} holds no agency's audit log yet",
+                    hint="give --agency ID (and --audit-network NAME) to create it",
+                )
+            agency = parsed[1]
+        log = open_agency_audit_log(store, agency, args.audit_network)
+        yield AuditLogRecorder(log), agency
 
 
 def _show(args: argparse.Namespace) -> int:

@@ -94,9 +94,13 @@ def seal(
     recipient (action ``seal``), preceded by one ``override`` entry per
     recipient whose mismatches the override covers (its actor is the
     override's ``decided_by``); a refused transfer is recorded as ``deny``
-    entries before the error is raised. The envelope is returned only after
-    the recorder returned. An override needs a recorder: it exists only as a
-    recorded decision.
+    entries before the error is raised. Sealing a ``breach_notification``
+    (Second Additional Protocol Art. 14(7)) or a ``rectification_notice``
+    (Art. 14(3)) also records, after the ``seal`` entries, one
+    ``notify_breach`` or ``notify_rectification`` entry per recipient (same
+    ``jti`` and digest, the reason naming the notice). The envelope is
+    returned only after the recorder returned for every entry. An override
+    needs a recorder: it exists only as a recorded decision.
 
     Holder binding (``specs/safeshare-v1.md`` section 7.1): an envelope sealed to
     exactly one agency whose conditions do not forbid onward transfer binds
@@ -303,6 +307,9 @@ def seal_with_randomness(
             case_ref=case_ref,
             jti=str(claims["jti"]),
             purpose=purpose,
+            # Until the recipients' retention ends at the latest (iat + max_days, as
+            # RetentionStore counts it): after that nobody may hold the pseudonymized data.
+            keep_until=now + timedelta(days=handling.retention.max_days),
             now=now,
         )
     if recorder is not None:
@@ -320,6 +327,7 @@ def seal_with_randomness(
             override=override,
             now=now,
             subjects=subjects,
+            message_type=message_type,
         )
     return out
 
@@ -478,6 +486,22 @@ def _purpose_or_none(purpose: object) -> str | None:
     return purpose if isinstance(purpose, str) and _PURPOSE.fullmatch(purpose) else None
 
 
+#: Message types whose seal is also a notification: the audit action recorded beside
+#: each ``seal`` entry, and how its reason names the notice (spec section 13.2.2).
+_NOTIFICATIONS: Final[
+    Mapping[str, tuple[Literal["notify_breach", "notify_rectification"], str]]
+] = {
+    "breach_notification": (
+        "notify_breach",
+        "breach notification (Second Additional Protocol Art. 14(7))",
+    ),
+    "rectification_notice": (
+        "notify_rectification",
+        "rectification notice (Second Additional Protocol Art. 14(3))",
+    ),
+}
+
+
 def _record_seal(
     recorder: AccessRecorder,
     *,
@@ -492,12 +516,17 @@ def _record_seal(
     override: TransferOverride | None,
     now: datetime,
     subjects: tuple[str, ...] = (),
+    message_type: str | None = None,
 ) -> None:
-    """One ``override`` entry per overridden recipient, then one ``seal`` entry per recipient."""
+    """One ``override`` entry per overridden recipient, then one ``seal`` entry per recipient,
+    then, for a notice (``_NOTIFICATIONS``), one notification entry per recipient."""
     time = to_unix(now)
 
     def entry(
-        action: Literal["seal", "override"], who: str, counterparty: str, reason: str
+        action: Literal["seal", "override", "notify_breach", "notify_rectification"],
+        who: str,
+        counterparty: str,
+        reason: str,
     ) -> AuditEntry:
         return AuditEntry(
             action=action,
@@ -533,3 +562,10 @@ def _record_seal(
             else ""
         )
         recorder.record(entry("seal", actor, recipient, f"sealed under {legal_basis}{note}"))
+    notification = _NOTIFICATIONS.get(message_type or "")
+    if notification is not None:
+        action, notice = notification
+        for recipient in recipients:
+            recorder.record(
+                entry(action, actor, recipient, f"{notice} sent to {recipient} under {legal_basis}")
+            )
