@@ -351,16 +351,7 @@ def register(subparsers: Subparsers) -> None:
             "envelope's and its compatible ones is allowed by a valid grant recorded there"
         ),
     )
-    p.add_argument(
-        "--skew-seconds",
-        metavar="N",
-        type=int_between(0, 3600),
-        default=int(DEFAULT_SKEW.total_seconds()),
-        help=(
-            "tolerated clock difference with the sender in seconds (0-3600, default "
-            f"{int(DEFAULT_SKEW.total_seconds())})"
-        ),
-    )
+    _add_skew_option(p)
     f = p.add_argument_group(
         "onward transfer",
         "after opening, forward part of the record to another agency (an SD-JWT presentation "
@@ -443,6 +434,20 @@ def _add_audit_options(p: argparse.ArgumentParser, what: str) -> None:
         network_note=(
             ", e.g. safeshare.example; needed to create the log in a new --audit-db (an "
             "existing log is opened under the origin it records)"
+        ),
+    )
+
+
+def _add_skew_option(p: argparse.ArgumentParser) -> None:
+    """``--skew-seconds`` (``open`` and ``forward``)."""
+    p.add_argument(
+        "--skew-seconds",
+        metavar="N",
+        type=int_between(0, 3600),
+        default=int(DEFAULT_SKEW.total_seconds()),
+        help=(
+            "tolerated clock difference with the sender in seconds (0-3600, default "
+            f"{int(DEFAULT_SKEW.total_seconds())})"
         ),
     )
 
@@ -921,16 +926,7 @@ def _register_forward(subparsers: Subparsers) -> None:
             "for this onward transfer (and for a purpose other than the envelope's)"
         ),
     )
-    p.add_argument(
-        "--skew-seconds",
-        metavar="N",
-        type=int_between(0, 3600),
-        default=int(DEFAULT_SKEW.total_seconds()),
-        help=(
-            "tolerated clock difference with the sender in seconds (0-3600, default "
-            f"{int(DEFAULT_SKEW.total_seconds())})"
-        ),
-    )
+    _add_skew_option(p)
     p.add_argument("--pad", action="store_true", help="pad the forwarded envelope to a size bucket")
     p.set_defaults(handler=_forward_held)
 
