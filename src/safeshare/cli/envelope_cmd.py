@@ -100,6 +100,7 @@ from safeshare.errors import (
     SafeShareError,
     UsageError,
 )
+from safeshare.keys import AgencyKeySet
 from safeshare.privacy.pseudonyms import PseudonymVault
 from safeshare.privacy.schemas import schema_by_name
 from safeshare.purpose.conditions import HandlingConditions
@@ -745,6 +746,31 @@ def _check_forward_options(args: argparse.Namespace) -> None:
         refuse_overwrite([args.forward_out], force=False)
 
 
+def _forward_for(  # noqa: PLR0917 -- the pieces both forwarding commands hold
+    args: argparse.Namespace,
+    opened: OpenedEnvelope,
+    holder: AgencyKeySet,
+    to: str,
+    registry: TrustRegistry,
+    recorder: _IndexRecorder,
+    consents: ConsentStore | None,
+    now: datetime,
+) -> bytes:
+    """``forward`` with the options ``open --forward-to`` and ``forward`` share."""
+    return forward(
+        opened,
+        sender=holder,
+        to=to,
+        registry=registry,
+        disclose=args.disclose,
+        actor=args.actor,
+        recorder=recorder,
+        consents=consents,
+        now=now,
+        pad=args.pad,
+    )
+
+
 def _open(args: argparse.Namespace) -> int:
     _check_forward_options(args)
     if args.hold is not None:
@@ -783,17 +809,8 @@ def _open(args: argparse.Namespace) -> int:
         refused: SafeShareError | None = None
         if args.forward_to is not None and recorder is not None:
             try:
-                forwarded = forward(
-                    opened,
-                    sender=recipient,
-                    to=args.forward_to,
-                    registry=registry,
-                    disclose=args.disclose,
-                    actor=args.actor,
-                    recorder=recorder,
-                    consents=consents,
-                    now=now,
-                    pad=args.pad,
+                forwarded = _forward_for(
+                    args, opened, recipient, args.forward_to, registry, recorder, consents, now
                 )
             except SafeShareError as exc:
                 # The open itself succeeded and was recorded: show what was opened,
@@ -964,18 +981,7 @@ def _forward_held(args: argparse.Namespace) -> int:
             skew=timedelta(seconds=args.skew_seconds),
         )
         reopened_at = recorder.index
-        forwarded = forward(
-            opened,
-            sender=holder,
-            to=args.to,
-            registry=registry,
-            disclose=args.disclose,
-            actor=args.actor,
-            recorder=recorder,
-            consents=consents,
-            now=now,
-            pad=args.pad,
-        )
+        forwarded = _forward_for(args, opened, holder, args.to, registry, recorder, consents, now)
         fs.atomic_write(args.out, forwarded)
         origin, forward_at = log.origin, recorder.index
     say(
